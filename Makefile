@@ -1,0 +1,45 @@
+# newsrag: `make run` sets everything up and starts the app; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run ask test test-slow test-all lint eval bench browser-deps clean
+
+setup: $(STAMP)
+
+# torch is installed first and pinned, so pip takes the CPU build on disk, not gigabytes of CUDA wheels.
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+run: setup
+	$(BIN)/newsrag ingest seeds/
+	$(BIN)/newsrag ask "What did Lavrov say in Manila?"
+
+test: setup browser-deps
+	$(BIN)/pytest -m "not slow"
+
+test-slow: setup
+	$(BIN)/pytest -m slow
+
+test-all: setup browser-deps
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check rag index ui eval tests
+	$(BIN)/mypy
+
+eval: setup
+	$(BIN)/newsrag eval --compare llamaindex-default
+
+clean:
+	rm -rf .newsrag tests/artifacts eval/out

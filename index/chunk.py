@@ -1,0 +1,83 @@
+"""Chunk: ``Article`` → ``list[Chunk]``, cut at sentence boundaries, with offsets into the article.
+
+Sentences come from pysbd, which knows that "U.S." or "Sen." do not end a sentence. Chunks tile
+the article: each one runs from the start of its first sentence to the start of the next chunk,
+so joining the chunks in order gives back the article text exactly. A chunk never crosses a
+paragraph break unless the paragraph pieces are tiny, and never exceeds ``max_chars`` unless a
+single sentence does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+from index.types import Article, Chunk
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # pysbd builds its rule tables once
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans ``(start, end)`` of the sentences of ``text``; each span is stripped of white space.
+
+    >>> t = "The U.S. Senate voted 98-2. It passed the House 419-3."
+    >>> [t[s:e] for s, e in split_sentences(t)]
+    ['The U.S. Senate voted 98-2.', 'It passed the House 419-3.']
+    """
+    spans: list[tuple[int, int]] = []
+    for para in re.finditer(r"[^\n]+", text):  # a line break always ends a sentence
+        cursor = para.start()
+        for sentence in _segmenter().segment(para.group()):
+            piece = sentence.strip()
+            if not piece:
+                continue
+            start = text.find(piece, cursor, para.end())
+            if start < 0:  # pysbd changed the text; fall back to the rest of the line
+                start, piece = cursor, text[cursor : para.end()].strip()
+            spans.append((start, start + len(piece)))
+            cursor = start + len(piece)
+    return spans
+
+
+def chunk_article(article: Article, max_chars: int = 600) -> list[Chunk]:
+    """Group whole sentences into chunks of at most ``max_chars`` characters that tile the article."""
+    text = article.text
+    sentences = split_sentences(text)
+    groups: list[list[tuple[int, int]]] = []
+    for span in sentences:
+        if groups:
+            current = groups[-1]
+            length = span[1] - current[0][0]
+            crosses_paragraph = "\n\n" in text[current[-1][1] : span[0]]
+            small = current[-1][1] - current[0][0] < max_chars // 4
+            if length <= max_chars and (not crosses_paragraph or small):
+                current.append(span)
+                continue
+        groups.append([span])
+    chunks = []
+    for i, group in enumerate(groups):
+        start = 0 if i == 0 else group[0][0]
+        end = groups[i + 1][0][0] if i + 1 < len(groups) else len(text)
+        chunk_text = text[start:end]
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id_for(article.doc_id, start, chunk_text),
+                doc_id=article.doc_id,
+                text=chunk_text,
+                start=start,
+                end=end,
+                sentences=tuple(group),
+            )
+        )
+    return chunks
+
+
+def chunk_id_for(doc_id: str, start: int, text: str) -> str:
+    """A chunk's id: a hash of its article, position and text, so unchanged content keeps its id."""
+    return hashlib.sha256(f"{doc_id}:{start}:{text}".encode()).hexdigest()[:24]

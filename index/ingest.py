@@ -1,0 +1,140 @@
+"""Ingest: files → articles in the store, through load → clean → describe → chunk → embed → store.
+
+Every file is prepared (read, cleaned, described, chunked) before anything is written, and a file
+that fails gets one line naming it and the reason while the store stays as it was. Ids are
+content hashes: an unchanged article is skipped without embedding anything; a changed one
+replaces the chunks its file had before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from index.chunk import chunk_article
+from index.clean import clean
+from index.describe import describe
+from index.embed import Embedder
+from index.load import RawDocument, find_articles, load_bytes, load_file
+from index.store import Store
+from index.types import Article
+from rag.errors import InputError
+
+Status = Literal["added", "replaced", "unchanged", "duplicate", "failed", "deleted"]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    status: Status
+    doc_id: str | None = None
+    chunks: int = 0
+    reason: str = ""
+
+    def line(self) -> str:
+        if self.status == "failed":
+            return f"✗ {self.file}: {self.reason}"
+        detail = f" ({self.chunks} chunks)" if self.chunks else ""
+        extra = f": {self.reason}" if self.reason else ""
+        return f"{'✓' if self.status != 'unchanged' else '='} {self.file}: {self.status}{detail}{extra}"
+
+
+@dataclass
+class IngestReport:
+    results: list[FileResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status != "failed" for r in self.results)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def count(self, status: Status) -> int:
+        return sum(r.status == status for r in self.results)
+
+    def summary(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in ("added", "replaced", "unchanged", "duplicate", "failed")
+                 if self.count(s)]
+        return ", ".join(parts) or "nothing to do"
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def prepare(raw: RawDocument) -> Article:
+    """Clean and describe a loaded file; refuse it when no article text is left."""
+    text = clean(raw.text)
+    if not text.strip():
+        raise InputError(raw.name, "nothing but page furniture (navigation, tags, related stories) in this file")
+    return describe(text, raw.name)
+
+
+class Ingestor:
+    def __init__(self, store: Store, embedder: Embedder, max_file_bytes: int, chunk_chars: int) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.max_file_bytes = max_file_bytes
+        self.chunk_chars = chunk_chars
+
+    def ingest_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
+        """Ingest files and folders. A folder with no article files is one failure, not silence."""
+        report = IngestReport()
+        files: list[Path] = []
+        for path in paths:
+            try:
+                files.extend(find_articles([path]))
+            except InputError as err:
+                report.results.append(FileResult(str(err.path), "failed", reason=err.reason))
+        prepared: list[tuple[str, Article | InputError]] = []
+        for path in files:
+            try:
+                prepared.append((str(path), prepare(load_file(path, self.max_file_bytes))))
+            except InputError as err:
+                prepared.append((str(path), err))
+        return self._write(prepared, report, progress)
+
+    def ingest_upload(self, name: str, data: bytes) -> IngestReport:
+        """Ingest one uploaded file through the same checks as a file on disk."""
+        try:
+            item: Article | InputError = prepare(load_bytes(name, data, self.max_file_bytes))
+        except InputError as err:
+            item = err
+        return self._write([(name, item)], IngestReport(), None)
+
+    def delete(self, ref: str) -> FileResult:
+        article = self.store.find(ref)
+        self.store.delete(article.doc_id)
+        return FileResult(article.file, "deleted", article.doc_id, article.chunks)
+
+    def _write(self, prepared: list[tuple[str, Article | InputError]], report: IngestReport,
+               progress: Progress | None) -> IngestReport:
+        seen: dict[str, str] = {}
+        for i, (shown, item) in enumerate(prepared):
+            if progress:
+                progress(i, len(prepared), shown)
+            if isinstance(item, InputError):
+                report.results.append(FileResult(shown, "failed", reason=item.reason))
+                continue
+            report.results.append(self._write_one(shown, item, seen))
+        if progress:
+            progress(len(prepared), len(prepared), "")
+        return report
+
+    def _write_one(self, shown: str, article: Article, seen: dict[str, str]) -> FileResult:
+        if article.doc_id in seen:
+            return FileResult(shown, "duplicate", article.doc_id, reason=f"same text as {seen[article.doc_id]}")
+        seen[article.doc_id] = article.file
+        if self.store.has(article.doc_id):
+            return FileResult(shown, "unchanged", article.doc_id)
+        chunks = chunk_article(article, self.chunk_chars)
+        sentences = [article.text[s:e] for c in chunks for s, e in c.sentences]
+        vectors = self.embedder.embed([c.text for c in chunks] + sentences)
+        old = [d for d in self.store.by_file(article.file) if d != article.doc_id]
+        self.store.add(article, chunks, vectors[: len(chunks)], vectors[len(chunks) :])
+        for doc_id in old:  # only once the new version is in: a crash never leaves the file with nothing
+            self.store.delete(doc_id)
+        return FileResult(shown, "replaced" if old else "added", article.doc_id, len(chunks))

@@ -1,0 +1,100 @@
+"""The BM25 index that follows the Chroma store it belongs to.
+
+llama-index's ``BM25Retriever`` (bm25s) is built from the store's own chunks and persisted under
+``data_dir/bm25/<collection>`` with the store's fingerprint beside it. Whenever the cache is missing
+or its fingerprint differs from the store's (another process ingested, a file was deleted), it is
+rebuilt from Chroma, so lexical and dense retrieval always see the same chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from index.store import Store
+
+_STAMP = "newsrag-fingerprint.json"
+
+
+class LexicalIndex:
+    def __init__(self, store: Store, directory: Path) -> None:
+        self.store = store
+        self.directory = directory
+        self._bm25: Any = None
+        self._fingerprint: str | None = None
+
+    def refresh(self) -> None:
+        """Load the cached index when it matches the store; otherwise rebuild and persist it."""
+        current = self.store.fingerprint()
+        if self._bm25 is not None and self._fingerprint == current:
+            return
+        self._bm25, self._fingerprint = self._load(current), current
+        if self._bm25 is None and not current.endswith("-0"):
+            self._bm25 = self._build()
+
+    def retriever(self, top_k: int, filters: Any = None) -> Any:
+        """A ``BM25Retriever`` over the current chunks, or ``None`` when the store is empty."""
+        if self._bm25 is None:
+            self.refresh()
+        if self._bm25 is None:
+            return None
+        logging.getLogger("llama_index.retrievers.bm25.base").setLevel(logging.ERROR)  # "k > corpus" notices
+        try:
+            return _matching_bm25_retriever()(existing_bm25=self._bm25, similarity_top_k=top_k, filters=filters)
+        except ValueError:  # every chunk filtered out
+            return None
+
+    def _load(self, fingerprint: str) -> Any:
+        stamp = self.directory / _STAMP
+        if not stamp.exists() or json.loads(stamp.read_text()).get("fingerprint") != fingerprint:
+            return None
+        import bm25s
+
+        try:
+            return bm25s.BM25.load(str(self.directory), load_corpus=True)
+        except Exception:  # a half-written cache is rebuilt, not trusted
+            return None
+
+    def document_frequency(self, token_ids: list[str]) -> tuple[dict[str, int], int]:
+        """How many chunks contain each (stemmed) token, and how many chunks there are."""
+        if self._bm25 is None:
+            self.refresh()
+        if self._bm25 is None:
+            return {}, 0
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        df = {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in token_ids}
+        return df, int(self._bm25.scores["num_docs"])
+
+    def _build(self) -> Any:
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        retriever = BM25Retriever.from_defaults(nodes=self.store.nodes(), similarity_top_k=1)
+        tmp = self.directory.with_name(self.directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        retriever.persist(str(tmp))
+        (tmp / _STAMP).write_text(json.dumps({"fingerprint": self._fingerprint}))
+        shutil.rmtree(self.directory, ignore_errors=True)
+        tmp.rename(self.directory)
+        retriever.bm25.corpus = retriever.corpus  # as `BM25.load(load_corpus=True)` would give it
+        return retriever.bm25
+
+
+@cache
+def _matching_bm25_retriever() -> Any:
+    """``BM25Retriever`` that returns only chunks sharing a term with the query.
+
+    bm25s fills its top-k with zero-score rows, including rows that the filters' weight mask
+    excluded; those are not matches and must not reach the fusion.
+    """
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    class MatchingBM25Retriever(BM25Retriever):
+        def _retrieve(self, query_bundle: Any) -> list[Any]:
+            return [n for n in super()._retrieve(query_bundle) if (n.score or 0.0) > 0.0]
+
+    return MatchingBM25Retriever

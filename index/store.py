@@ -1,0 +1,227 @@
+"""Store: chunks and their vectors in Chroma, written through llama-index's ``ChromaVectorStore``.
+
+Two collections: ``<name>`` holds one node per chunk (its text, vector and the article's metadata);
+``<name>-sentences`` holds one vector per sentence, which the extractive answerer reads instead of
+embedding sentences at question time. The article text is not stored twice: chunks tile their
+article, so ``article()`` rebuilds it exactly from them. Ids are content hashes, so re-adding the
+same article is a no-op and a changed article gets new ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from index.types import Article, Chunk
+from rag.config import Settings
+from rag.errors import NewsragError, NotFoundError
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """One row of the library: an article's metadata and how it was chunked."""
+
+    doc_id: str
+    file: str
+    title: str | None
+    source: str | None
+    published: date | None
+    chunks: int
+    chars: int
+
+    @property
+    def label(self) -> str:
+        return self.title or f"Untitled ({self.file})"
+
+
+def chunk_metadata(article: Article, chunk: Chunk, n: int) -> dict[str, Any]:
+    """The flat metadata stored with a chunk (Chroma takes no ``None``: unknown is "" or 0)."""
+    return {
+        "file": article.file,
+        "title": article.title or "",
+        "source": article.source or "",
+        "published": article.published.isoformat() if article.published else "",
+        "published_ord": article.published.toordinal() if article.published else 0,
+        "start": chunk.start,
+        "end": chunk.end,
+        "n": n,
+        "article_chars": len(article.text),
+        "sentences": json.dumps(chunk.sentences),
+    }
+
+
+def open_client(settings: Settings) -> Any:
+    """An embedded ``PersistentClient`` in ``data_dir``, or an ``HttpClient`` when ``chroma_url`` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise NewsragError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
+
+
+class Store:
+    """The project's view of Chroma: add, delete, list and rebuild articles."""
+
+    def __init__(self, settings: Settings, client: Any = None) -> None:
+        self.settings = settings
+        self._client = client
+
+    @cached_property
+    def client(self) -> Any:
+        return self._client or open_client(self.settings)
+
+    @cached_property
+    def chunks(self) -> Any:
+        return self.client.get_or_create_collection(
+            self.settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    @cached_property
+    def sentences(self) -> Any:
+        return self.client.get_or_create_collection(
+            f"{self.settings.collection}-sentences", embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    @cached_property
+    def vector_store(self) -> Any:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self.chunks.count())
+
+    def fingerprint(self) -> str:
+        """Changes whenever the set of stored chunks changes (what the BM25 cache is checked against)."""
+        ids = sorted(self.chunks.get(include=[])["ids"])
+        return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:24] + f"-{len(ids)}"
+
+    def articles(self) -> list[StoredArticle]:
+        """Every stored article, by file name."""
+        rows: dict[str, dict[str, Any]] = {}
+        for meta in self._all_metadata():
+            row = rows.setdefault(meta["doc_id"], {**meta, "chunks": 0})
+            row["chunks"] += 1
+        return sorted((self._stored(r) for r in rows.values()), key=lambda a: a.file)
+
+    def find(self, ref: str) -> StoredArticle:
+        """The article named by ``ref``: its doc_id (or a prefix of it), its file name, or a file-name prefix."""
+        articles = self.articles()
+        for test in (
+            lambda a: a.doc_id == ref or a.file == ref,
+            lambda a: a.doc_id.startswith(ref) or a.file.startswith(ref),
+        ):
+            hits = [a for a in articles if test(a)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                names = ", ".join(a.file for a in hits[:5])
+                raise NotFoundError(f"{ref!r} names {len(hits)} articles ({names}); give more of the name or id.")
+        raise NotFoundError(f"No stored article is named {ref!r}; `newsrag sources` lists them.")
+
+    def by_file(self, file: str) -> list[str]:
+        """doc_ids stored under a file name (normally one)."""
+        got = self.chunks.get(where={"file": file}, include=["metadatas"])
+        return sorted({m["doc_id"] for m in got["metadatas"]})
+
+    def has(self, doc_id: str) -> bool:
+        return bool(self.chunks.get(where={"doc_id": doc_id}, limit=1, include=[])["ids"])
+
+    def article(self, doc_id: str) -> Article:
+        """The stored article, its text rebuilt from its chunks (which tile it)."""
+        got = self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        if not got["ids"]:
+            raise NotFoundError(f"No stored article has id {doc_id!r}.")
+        parts = sorted(zip(got["metadatas"], got["documents"], strict=True), key=lambda p: p[0]["start"])
+        text = "".join(doc for _, doc in parts)
+        meta = parts[0][0]
+        if len(text) != meta["article_chars"]:
+            raise NewsragError(f"Article {doc_id} is incomplete in the store; re-ingest {meta['file']}.")
+        s = self._stored({**meta, "chunks": len(parts)})
+        return Article(doc_id, s.file, text, s.title, s.source, s.published)
+
+    def nodes(self) -> list[Any]:
+        """Every chunk as a llama-index ``TextNode`` (what the BM25 index is built from)."""
+        return list(self.vector_store.get_nodes(node_ids=None))
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
+        """Stored sentence vectors of these chunks, keyed by (doc_id, sentence start)."""
+        if not chunk_ids:
+            return {}
+        got = self.sentences.get(where={"chunk_id": {"$in": chunk_ids}}, include=["embeddings", "metadatas"])
+        return {(m["doc_id"], int(m["start"])): np.asarray(v) for m, v in zip(got["metadatas"], got["embeddings"])}
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def add(self, article: Article, chunks: list[Chunk], chunk_vectors: np.ndarray,
+            sentence_vectors: np.ndarray) -> None:
+        """Store an article's chunks and sentence vectors; on failure nothing of it is left behind."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes = []
+        for n, (chunk, vector) in enumerate(zip(chunks, chunk_vectors, strict=True)):
+            meta = chunk_metadata(article, chunk, n)
+            nodes.append(TextNode(
+                id_=chunk.chunk_id, text=chunk.text, metadata=meta, embedding=vector.tolist(),
+                start_char_idx=chunk.start, end_char_idx=chunk.end,
+                excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta),
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.doc_id)},
+            ))
+        spans = [(chunk, i, span) for chunk in chunks for i, span in enumerate(chunk.sentences)]
+        try:
+            for i in range(0, len(nodes), _BATCH):
+                self.vector_store.add(nodes[i : i + _BATCH])
+            for i in range(0, len(spans), _BATCH):
+                part = spans[i : i + _BATCH]
+                self.sentences.add(
+                    ids=[f"{c.chunk_id}:{j}" for c, j, _ in part],
+                    embeddings=sentence_vectors[i : i + len(part)],
+                    documents=[article.text[s:e] for _, _, (s, e) in part],
+                    metadatas=[{"doc_id": article.doc_id, "chunk_id": c.chunk_id, "start": s, "end": e}
+                               for c, _, (s, e) in part],
+                )
+        except Exception:
+            self.delete(article.doc_id)
+            raise
+
+    def delete(self, doc_id: str) -> None:
+        self.chunks.delete(where={"doc_id": doc_id})
+        self.sentences.delete(where={"doc_id": doc_id})
+
+    def _all_metadata(self) -> list[dict[str, Any]]:
+        total, out, offset = self.count(), [], 0
+        while offset < total:
+            out.extend(self.chunks.get(include=["metadatas"], limit=5000, offset=offset)["metadatas"])
+            offset += 5000
+        return out
+
+    @staticmethod
+    def _stored(meta: dict[str, Any]) -> StoredArticle:
+        return StoredArticle(
+            doc_id=meta["doc_id"], file=meta["file"], title=meta["title"] or None, source=meta["source"] or None,
+            published=date.fromisoformat(meta["published"]) if meta["published"] else None,
+            chunks=meta["chunks"], chars=meta["article_chars"],
+        )

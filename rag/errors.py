@@ -1,0 +1,30 @@
+"""The few errors newsrag shows to its users.
+
+Only the edges (the CLI and the UI) catch these; every message says what went wrong and what
+to do next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NewsragError(Exception):
+    """An error whose message is meant for the user."""
+
+
+class InputError(NewsragError):
+    """An input file that cannot become an article: the store is left as it was."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ModelUnavailableError(NewsragError):
+    """A model that would have to be downloaded, on a machine that must stay offline."""
+
+
+class NotFoundError(NewsragError):
+    """An article, backend or file that the user named does not exist."""

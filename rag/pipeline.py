@@ -1,0 +1,132 @@
+"""The one path from files to cited answers: what the CLI, the UI and the eval runner call.
+
+    pipeline = Pipeline(Settings())
+    pipeline.ingest([Path("seeds")])
+    answer = pipeline.ask("What did Lavrov say in Manila?")
+
+Heavy parts (the embedding model, Chroma, llama-index) are built on first use, never on import.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from index.embed import Embedder, SentenceTransformerEmbedder, llama_embedding
+from index.ingest import FileResult, Ingestor, IngestReport, Progress
+from index.lexical import LexicalIndex
+from index.store import Store, StoredArticle
+from index.types import Article
+from rag.answer import ExtractiveBackend, make_backend, register
+from rag.condense import condense
+from rag.config import Settings
+from rag.retrieve import HybridRetriever
+from rag.types import Answer, Filters
+from rag.verify import verify
+
+#: The three starting articles shipped with the project.
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class Pipeline:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
+                 store: Store | None = None) -> None:
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self.store = store or Store(self.settings)
+        self._write_lock = threading.RLock()
+        self._backends: dict[str, Any] = {}
+
+    # -- parts, built lazily ---------------------------------------------------------------------
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        s = self.settings
+        return self._embedder or SentenceTransformerEmbedder(s.embed_model, s.device, s.allow_download)
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(self.store, self.settings.bm25_dir)
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        return HybridRetriever(self.store, self.lexical, llama_embedding(self.embedder))
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.store, self.embedder, self.settings.max_file_bytes, self.settings.chunk_chars)
+
+    def backend(self, name: str | None = None) -> Any:
+        name = name or self.settings.backend
+        if name not in self._backends:
+            self._backends[name] = make_backend(name, self)
+        return self._backends[name]
+
+    # -- library ---------------------------------------------------------------------------------
+
+    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        with self._write_lock:
+            report = self.ingestor.ingest_paths(paths, progress)
+            self.lexical.refresh()
+        return report
+
+    def ingest_upload(self, name: str, data: bytes) -> IngestReport:
+        with self._write_lock:
+            report = self.ingestor.ingest_upload(name, data)
+            self.lexical.refresh()
+        return report
+
+    def delete(self, ref: str) -> FileResult:
+        with self._write_lock:
+            result = self.ingestor.delete(ref)
+            self.lexical.refresh()
+        return result
+
+    def ensure_seeds(self) -> IngestReport | None:
+        """Ingest the shipped seed articles when the store is empty (first use)."""
+        if self.store.count():
+            return None
+        return self.ingest([SEEDS_DIR])
+
+    def articles(self) -> list[StoredArticle]:
+        return self.store.articles()
+
+    def article(self, ref: str) -> Article:
+        return self.store.article(self.store.find(ref).doc_id)
+
+    # -- questions -------------------------------------------------------------------------------
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
+            filters: Filters | None = None) -> Answer:
+        """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        query = condense(question, list(history))
+        t1 = time.perf_counter()
+        passages = self.retriever.retrieve(query.text, k or self.settings.top_k, filters)
+        t2 = time.perf_counter()
+        answer = self.backend(backend).answer(query, passages)
+        t3 = time.perf_counter()
+        answer = verify(answer, passages)
+        t4 = time.perf_counter()
+        timings.update(condense=(t1 - t0) * 1e3, retrieve=(t2 - t1) * 1e3, answer=(t3 - t2) * 1e3,
+                       verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
+        answer.trace["timings_ms"] = timings
+        answer.trace["rewritten"] = query.rewritten
+        return answer
+
+
+def _extractive(pipeline: Pipeline) -> ExtractiveBackend:
+    return ExtractiveBackend(
+        embed_query=lambda text: pipeline.embedder.embed([text])[0],
+        sentence_vectors=pipeline.store.sentence_vectors,
+        document_frequency=pipeline.lexical.document_frequency,
+        threshold=pipeline.settings.abstain_below,
+    )
+
+
+register("extractive", _extractive)

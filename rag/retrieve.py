@@ -1,0 +1,115 @@
+"""Retrieve: query (+ filters) → ranked ``Passage``s.
+
+Dense retrieval (Chroma through llama-index's ``VectorIndexRetriever``) and BM25 (llama-index's
+``BM25Retriever``) are fused by reciprocal rank fusion in llama-index's ``QueryFusionRetriever``;
+near-duplicate chunks (the same wire story stored twice) are then collapsed to the best-ranked one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from index.lexical import LexicalIndex
+from index.store import Store
+from index.types import Chunk
+from rag.types import ArticleInfo, Filters, Passage
+
+#: Each retriever proposes this many candidates per passage finally kept.
+_POOL = 4
+
+
+def to_metadata_filters(filters: Filters) -> Any:
+    """Our ``Filters`` as llama-index ``MetadataFilters`` (understood by Chroma and by BM25)."""
+    if not filters:
+        return None
+    from llama_index.core.vector_stores import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
+
+    parts: list[Any] = []
+    if filters.since:
+        parts.append(MetadataFilter(key="published_ord", operator=FilterOperator.GTE, value=filters.since.toordinal()))
+    if filters.until:
+        parts.append(MetadataFilter(key="published_ord", operator=FilterOperator.LTE, value=filters.until.toordinal()))
+    if filters.until and not filters.since:  # an unknown date is stored as 0: it must not pass "until"
+        parts.append(MetadataFilter(key="published_ord", operator=FilterOperator.GT, value=0))
+    if filters.sources:
+        names = list(filters.sources)
+        parts.append(MetadataFilters(
+            filters=[MetadataFilter(key="source", operator=FilterOperator.IN, value=names),
+                     MetadataFilter(key="file", operator=FilterOperator.IN, value=names)],
+            condition=FilterCondition.OR,
+        ))
+    return MetadataFilters(filters=parts, condition=FilterCondition.AND)
+
+
+def node_to_passage(node: Any, score: float, rank: int) -> Passage:
+    """A retrieved llama-index node as our ``Passage`` (its metadata was written by ``index.store``)."""
+    m = node.metadata
+    doc_id = node.ref_doc_id
+    chunk = Chunk(
+        chunk_id=node.node_id, doc_id=doc_id, text=node.get_content(), start=int(m["start"]),
+        end=int(m["end"]), sentences=tuple(tuple(s) for s in json.loads(m["sentences"])),
+    )
+    article = ArticleInfo(
+        doc_id=doc_id, file=m["file"], title=m["title"] or None, source=m["source"] or None,
+        published=date.fromisoformat(m["published"]) if m["published"] else None,
+    )
+    return Passage(chunk=chunk, article=article, score=float(score), rank=rank)
+
+
+def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    """Word n-grams of ``text``, lower-cased.
+
+    >>> sorted(shingles("A b c", n=2))
+    [('a', 'b'), ('b', 'c')]
+    """
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < n:
+        return {tuple(words)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def collapse_near_duplicates(passages: list[Passage], threshold: float = 0.8) -> list[Passage]:
+    """Keep the best-ranked of passages whose word 5-grams overlap (Jaccard) by ``threshold`` or more."""
+    kept: list[tuple[Passage, set[tuple[str, ...]]]] = []
+    for passage in passages:
+        grams = shingles(passage.chunk.text)
+        if any(len(grams & g) / max(1, len(grams | g)) >= threshold for _, g in kept):
+            continue
+        kept.append((passage, grams))
+    return [p for p, _ in kept]
+
+
+class HybridRetriever:
+    """Dense + BM25, fused by reciprocal rank, over one ``Store``."""
+
+    def __init__(self, store: Store, lexical: LexicalIndex, embed_model: Any) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.embed_model = embed_model
+        self._index: Any = None
+
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        from llama_index.core import QueryBundle, VectorStoreIndex
+        from llama_index.core.llms import MockLLM
+        from llama_index.core.retrievers import QueryFusionRetriever
+
+        if self._index is None:
+            self._index = VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embed_model)
+        pool = max(k * _POOL, 10)
+        metadata_filters = to_metadata_filters(filters or Filters())
+        retrievers = [self._index.as_retriever(similarity_top_k=pool, filters=metadata_filters)]
+        bm25 = self.lexical.retriever(pool, metadata_filters)
+        if bm25 is not None:
+            retrievers.append(bm25)
+        fusion = QueryFusionRetriever(
+            retrievers, mode="reciprocal_rerank", similarity_top_k=pool, num_queries=1, use_async=False,
+            llm=MockLLM(),  # never called: with num_queries=1 the query is not rewritten by an LLM
+        )
+        bundle = QueryBundle(query, embedding=self.embed_model.get_query_embedding(query))
+        results = fusion.retrieve(bundle)
+        passages = [node_to_passage(r.node, r.score or 0.0, i + 1) for i, r in enumerate(results)]
+        passages = collapse_near_duplicates(passages)[:k]
+        return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(passages)]

@@ -1,0 +1,57 @@
+"""Verify: an ``Answer`` + the passages it came from → the same answer, with every claim checked.
+
+A citation stands only if its quote is the exact text of a retrieved passage at the cited span
+(and so verbatim text of the stored article). An answer sentence whose citations all fail is
+dropped; an answer with nothing left abstains. Backends that generate text (LLMs) go through the
+same check as the extractive one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.types import Answer, Citation, Passage
+
+_MARKED = re.compile(r"[^\[\]]+?(?:\s*\[\d+\])+")
+
+
+def quote_is_verbatim(citation: Citation, passages: list[Passage]) -> bool:
+    """Is ``citation.quote`` the text of some passage of the same article at ``start:end``?"""
+    for p in passages:
+        c = p.chunk
+        if c.doc_id == citation.article.doc_id and c.start <= citation.start < citation.end <= c.end:
+            return c.text[citation.start - c.start : citation.end - c.start] == citation.quote
+    return False
+
+
+def verify(answer: Answer, passages: list[Passage]) -> Answer:
+    """Drop citations that are not verbatim and sentences left without one; renumber what stays."""
+    if answer.abstained:
+        return answer
+    good = {c.n: c for c in answer.citations if quote_is_verbatim(c, passages)}
+    kept_text, kept, renumber = [], [], {}
+    for sentence in _MARKED.findall(answer.text):
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
+        valid = [n for n in numbers if n in good]
+        if not valid:
+            continue
+        body = re.sub(r"\s*\[\d+\]", "", sentence).strip()
+        marks = []
+        for n in valid:
+            if n not in renumber:
+                renumber[n] = len(renumber) + 1
+                c = good[n]
+                kept.append(Citation(renumber[n], c.article, c.start, c.end, c.quote))
+            marks.append(f"[{renumber[n]}]")
+        kept_text.append(f"{body} {' '.join(marks)}")
+    dropped = len(answer.citations) - len(kept)
+    answer.trace["verify"] = {"citations_checked": len(answer.citations), "dropped": dropped}
+    if not kept:
+        from rag.answer import abstention
+        from rag.condense import Query
+
+        out = abstention(Query(answer.query, answer.query), passages)
+        out.trace = answer.trace
+        return out
+    answer.text, answer.citations = " ".join(kept_text), kept
+    return answer
