@@ -22,8 +22,7 @@ browser-deps:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
 run: setup
-	$(BIN)/newsrag ingest seeds/
-	$(BIN)/newsrag ask "What did Lavrov say in Manila?"
+	$(BIN)/newsrag serve
 
 test: setup browser-deps
 	$(BIN)/pytest -m "not slow"
