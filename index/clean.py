@@ -24,7 +24,9 @@ FURNITURE_LINES = frozenset(
     )
 )
 _PREFIXED = re.compile(r"^\s*(tags|disclaimer|also read|read more|read also|related)\s*:", re.IGNORECASE)
-_RELATED_HEADING = re.compile(r"^\s*(\w+\s+)?(related|realted|more|similar|recommended)\s+(stories|news|articles)\s*$", re.I)
+_RELATED_HEADING = re.compile(
+    r"^\s*(\w+\s+)?(related|realted|more|similar|recommended)\s+(stories|news|articles)\s*$", re.IGNORECASE
+)
 _PROSE_END = re.compile(r"""[.!?]["'”’)]*\s*$""")
 _TEASER = re.compile(r"\s*(\.\.\.|…)\s*$")
 

@@ -105,6 +105,16 @@ class Ingestor:
             item = err
         return self._write([(name, item)], IngestReport(), None)
 
+    def ingest_documents(self, docs: list[RawDocument], progress: Progress | None = None) -> IngestReport:
+        """Ingest already-decoded documents (rows of a CSV, say) through the same prepare and write steps."""
+        prepared: list[tuple[str, Article | InputError]] = []
+        for doc in docs:
+            try:
+                prepared.append((doc.name, prepare(doc)))
+            except InputError as err:
+                prepared.append((doc.name, err))
+        return self._write(prepared, IngestReport(), progress)
+
     def delete(self, ref: str) -> FileResult:
         article = self.store.find(ref)
         self.store.delete(article.doc_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,17 @@ class LexicalIndex:
         self.directory = directory
         self._bm25: Any = None
         self._fingerprint: str | None = None
+        self._checked = 0.0
 
-    def refresh(self) -> None:
-        """Load the cached index when it matches the store; otherwise rebuild and persist it."""
+    def refresh(self, max_age: float = 0.0) -> None:
+        """Load the cached index when it matches the store; otherwise rebuild and persist it.
+
+        With ``max_age``, a check made less than that many seconds ago is trusted (queries call this).
+        """
+        now = time.monotonic()
+        if max_age and self._bm25 is not None and now - self._checked < max_age:
+            return
+        self._checked = now
         current = self.store.fingerprint()
         if self._bm25 is not None and self._fingerprint == current:
             return

@@ -6,6 +6,7 @@ with BeautifulSoup: scripts, styles and navigation never reach the article.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from rag.errors import InputError
 #: File endings that hold articles; anything else in a folder is skipped.
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 
-_HTML_DROP = ("script", "style", "noscript", "template", "iframe", "nav", "header", "footer", "aside", "form")
+_HTML_DROP = (
+    "head", "title", "script", "style", "noscript", "template", "iframe", "nav", "header", "footer", "aside", "form",
+)
 _HTML_BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "blockquote")
 
 
@@ -86,11 +89,14 @@ def html_to_text(html: str) -> str:
     >>> html_to_text("<p>Hello <b>world</b></p><script>alert(1)</script><p>Bye</p>")
     'Hello world\\nBye'
     """
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(_HTML_DROP):
         tag.decompose()
+    for string in soup.find_all(string=True):  # a line break in the source is only a space in the page
+        if type(string) is NavigableString and string.find_parent("pre") is None:
+            string.replace_with(re.sub(r"\s+", " ", string))
     for tag in soup.find_all(_HTML_BLOCKS):
         tag.insert_before("\n")
         tag.insert_after("\n")

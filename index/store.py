@@ -147,6 +147,10 @@ class Store:
         got = self.chunks.get(where={"file": file}, include=["metadatas"])
         return sorted({m["doc_id"] for m in got["metadatas"]})
 
+    def existing(self, chunk_ids: list[str]) -> set[str]:
+        """Those of ``chunk_ids`` that are still stored."""
+        return set(self.chunks.get(ids=chunk_ids, include=[])["ids"]) if chunk_ids else set()
+
     def has(self, doc_id: str) -> bool:
         return bool(self.chunks.get(where={"doc_id": doc_id}, limit=1, include=[])["ids"])
 
@@ -172,7 +176,8 @@ class Store:
         if not chunk_ids:
             return {}
         got = self.sentences.get(where={"chunk_id": {"$in": chunk_ids}}, include=["embeddings", "metadatas"])
-        return {(m["doc_id"], int(m["start"])): np.asarray(v) for m, v in zip(got["metadatas"], got["embeddings"])}
+        pairs = zip(got["metadatas"], got["embeddings"], strict=True)
+        return {(m["doc_id"], int(m["start"])): np.asarray(v) for m, v in pairs}
 
     # -- writing ---------------------------------------------------------------------------------
 

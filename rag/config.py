@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(600, ge=100, le=4000, description="Largest chunk, in characters.")
     max_file_bytes: int = Field(2_000_000, ge=1_000, description="Larger input files are refused.")
     abstain_below: float = Field(
-        0.45, ge=0.0, le=1.0, description="Support score under which an answer abstains (docs/abstention.md)."
+        0.40, ge=0.0, le=1.5, description="Support score under which an answer abstains (docs/abstention.md)."
     )
     device: Literal["cpu", "cuda", "mps"] = "cpu"
 

@@ -125,6 +125,7 @@ def _extractive(pipeline: Pipeline) -> ExtractiveBackend:
         embed_query=lambda text: pipeline.embedder.embed([text])[0],
         sentence_vectors=pipeline.store.sentence_vectors,
         document_frequency=pipeline.lexical.document_frequency,
+        article_text=lambda doc_id: pipeline.store.article(doc_id).text,
         threshold=pipeline.settings.abstain_below,
     )
 

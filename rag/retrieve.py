@@ -101,6 +101,7 @@ class HybridRetriever:
         pool = max(k * _POOL, 10)
         metadata_filters = to_metadata_filters(filters or Filters())
         retrievers = [self._index.as_retriever(similarity_top_k=pool, filters=metadata_filters)]
+        self.lexical.refresh(max_age=2.0)  # another process may have changed the store
         bm25 = self.lexical.retriever(pool, metadata_filters)
         if bm25 is not None:
             retrievers.append(bm25)
@@ -110,6 +111,8 @@ class HybridRetriever:
         )
         bundle = QueryBundle(query, embedding=self.embed_model.get_query_embedding(query))
         results = fusion.retrieve(bundle)
+        alive = self.store.existing([r.node.node_id for r in results])  # BM25 may lag a delete by another process
+        results = [r for r in results if r.node.node_id in alive]
         passages = [node_to_passage(r.node, r.score or 0.0, i + 1) for i, r in enumerate(results)]
         passages = collapse_near_duplicates(passages)[:k]
         return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(passages)]

@@ -12,7 +12,7 @@ import re
 
 from rag.types import Answer, Citation, Passage
 
-_MARKED = re.compile(r"[^\[\]]+?(?:\s*\[\d+\])+")
+_MARKS = re.compile(r"((?:\s*\[\d+\])+)")
 
 
 def quote_is_verbatim(citation: Citation, passages: list[Passage]) -> bool:
@@ -30,12 +30,13 @@ def verify(answer: Answer, passages: list[Passage]) -> Answer:
         return answer
     good = {c.n: c for c in answer.citations if quote_is_verbatim(c, passages)}
     kept_text, kept, renumber = [], [], {}
-    for sentence in _MARKED.findall(answer.text):
-        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
+    pieces = _MARKS.split(answer.text)  # body, marks, body, marks, …, trailing body (unmarked: dropped)
+    for body, marks_text in zip(pieces[0::2], pieces[1::2], strict=False):
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", marks_text)]
         valid = [n for n in numbers if n in good]
-        if not valid:
+        body = body.strip()
+        if not valid or not body:
             continue
-        body = re.sub(r"\s*\[\d+\]", "", sentence).strip()
         marks = []
         for n in valid:
             if n not in renumber:

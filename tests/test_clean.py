@@ -1,0 +1,133 @@
+"""Clean: page furniture never reaches the article text; every line of news survives verbatim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.clean import clean
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def raw(prefix: str) -> str:
+    (path,) = SEEDS.glob(f"{prefix}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+# -- 002: an IANS wire story scraped with all of its page around it ---------------------------------
+
+BODY_002 = [
+    "'Russia-US ties approach dangerous confrontational point'",
+    "By IANS | Updated: July 22, 2021 10:15 IST",
+    'Moscow, July 22 The Russia-US relations have approached a "dangerous confrontational point" and are marked '
+    "by systemic pressure from Washington, a statement issued by the Foreign Ministry in Moscow said.",
+    "Ties between Russia and the US have been deteriorating in recent years due to Washington's actions, according "
+    "to the statement published on Wednesday following a meeting of the Ministry's Collegium.",
+    "Russia is under systemic pressure from the US and its allies, which is largely driven by ideological factors, "
+    "it said.",
+    "Washington's position grossly violates international law and will be met with firm opposition, it said, adding "
+    "that Russia will uphold its legitimate interests.",
+    "According to the Ministry, the June summit between Russian President Vladimir Putin and his US counterpart Joe "
+    "Biden in Geneva showed there were opportunities for reviving constructive dialogue in areas where interests "
+    "coincide such as strategic stability, climate change, cybersecurity, and the resolution of regional conflicts.",
+]
+
+
+def test_the_002_body_paragraphs_are_all_in_the_raw_file():
+    """A check of the expectations themselves: they are copied from the file, not paraphrased."""
+    lines = raw("002").split("\n")
+    for paragraph in BODY_002:
+        assert paragraph in lines
+
+
+def test_002_keeps_its_headline_byline_and_body_verbatim_and_nothing_else():
+    assert clean(raw("002")) == "\n\n".join(BODY_002)
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        "Open in App",
+        "City",
+        "Epaper",
+        "Tags:",
+        "Vladimir PutinMoscowForeign Ministry",  # the tag cloud
+        "Disclaimer:",
+        "auto-published from an agency feed",
+        "Related Stories",
+        "Realted Stories",
+        "Permanent Consumer Protection Mechanism",
+        "Irani Boy",
+        "Cognitive Test",
+        "Prays for Joe Biden",
+        "Accepts PM Modi",
+        "Chaddi Baniyan",
+        "Monsoon Session",
+        "Thackeray",
+        "Assembly Bypoll",
+        "systemic pressure ...",  # the truncated teaser of the first paragraph
+    ],
+)
+def test_002_furniture_is_gone(furniture):
+    assert furniture not in clean(raw("002"))
+
+
+def test_002_the_teaser_goes_but_the_full_paragraph_it_repeats_stays():
+    text = clean(raw("002"))
+    assert text.count("The Russia-US relations have approached") == 1
+    assert "marked by systemic pressure from Washington" in text
+
+
+# -- 001 and 000: plain text with a few navigation lines in the middle --------------------------------
+
+
+def test_001_also_read_and_disclaimer_go_but_the_paragraphs_after_also_read_stay():
+    source = raw("001")
+    text = clean(source)
+    assert "Also Read" not in text
+    assert "Disclaimer" not in text
+    assert "Business Standard Journalist" not in text
+    after_also_read = source.split("Also Read\n", 1)[1].split("\nDisclaimer:", 1)[0]
+    assert after_also_read.startswith("Under increasing pressure over his administration's relationship")
+    assert text.endswith(after_also_read)
+    assert len(after_also_read.split("\n")) == 8  # Trump on Obama, Crimea, Spicer, Zakharova, campaign
+
+
+def test_001_everything_but_the_two_furniture_lines_is_kept_in_order():
+    lines = [line for line in raw("001").split("\n") if line != "Also Read" and not line.startswith("Disclaimer:")]
+    assert clean(raw("001")) == "\n".join(lines).strip()
+
+
+def test_000_more_from_this_section_goes_and_nothing_else_changes():
+    source = raw("000")
+    assert "\nMore From This Section\n" in source
+    assert clean(source) == source.replace("More From This Section\n", "").strip()
+
+
+# -- the function itself ---------------------------------------------------------------------------
+
+
+def test_text_without_furniture_comes_back_unchanged_apart_from_outer_whitespace():
+    text = (
+        "MOSCOW (Reuters) - Lavrov met Tillerson in Manila.\n"
+        "\n"
+        "They discussed the sanctions... and more.\n"
+        "Tags are not a heading in this sentence: Read More about it tomorrow.\n"
+    )
+    assert clean("\n\n  " + text + "  \n\n") == text.strip()
+
+
+def test_runs_of_blank_lines_become_one_blank_line():
+    assert clean("One.\n\n\n\n\nTwo.") == "One.\n\nTwo."
+
+
+def test_a_related_stories_list_ends_at_the_next_prose_line():
+    raw_text = "Lavrov spoke.\nRelated Stories\nSome Headline Here\nAnother Headline\nThe talks resumed on Monday."
+    assert clean(raw_text) == "Lavrov spoke.\nThe talks resumed on Monday."
+
+
+def test_a_teaser_is_kept_when_its_full_text_never_follows():
+    raw_text = "The ministry said relations were marked by systemic pressure ...\nNothing else."
+    assert clean(raw_text) == raw_text

@@ -1,0 +1,269 @@
+"""Ingest: files → articles in a real Chroma store; idempotent, replacing, and all-or-nothing per file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.clean import clean
+from index.ingest import FileResult
+from rag.config import Settings
+from rag.pipeline import Pipeline
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
+NEW_PARAGRAPH = "\nLavrov later told reporters in Manila that the quokka was not discussed.\n"
+
+
+class CountingEmbedder:
+    """The real embedder, counting how often it is asked to embed (and how many texts)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+        self.texts = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def chunk_ids(pipeline: Pipeline, file: str | None = None) -> list[str]:
+    where = {"file": file} if file else None
+    return sorted(pipeline.store.chunks.get(where=where, include=[])["ids"])
+
+
+def sentence_ids(pipeline: Pipeline) -> list[str]:
+    return sorted(pipeline.store.sentences.get(include=[])["ids"])
+
+
+def sentence_doc_ids(pipeline: Pipeline) -> set[str]:
+    return {m["doc_id"] for m in pipeline.store.sentences.get(include=["metadatas"])["metadatas"]}
+
+
+@pytest.fixture
+def counting(embedder) -> CountingEmbedder:
+    return CountingEmbedder(embedder)
+
+
+@pytest.fixture(scope="module")
+def seeds_ingested(tmp_path_factory, embedder):
+    """The seeds ingested once into a fresh store (embedding is the slow part; tests copy this folder)."""
+    articles = tmp_path_factory.mktemp("seeds") / "articles"
+    shutil.copytree(SEEDS, articles)
+    pipe = Pipeline(Settings(data_dir=tmp_path_factory.mktemp("template") / "store"), embedder=embedder)
+    return pipe, pipe.ingest([articles])
+
+
+@pytest.fixture
+def ingested(seeds_ingested, settings, counting) -> Pipeline:
+    """A writable store holding the three seeds (a copy of ``seeds_ingested``'s folder), counting embeddings."""
+    template, _ = seeds_ingested
+    shutil.copytree(template.settings.data_dir, settings.data_dir)
+    return Pipeline(settings, embedder=counting)
+
+
+def test_ingesting_the_seeds_adds_three_articles(seeds_ingested):
+    pipeline, report = seeds_ingested
+    assert [(Path(r.file).name, r.status) for r in report.results] == [
+        (F000, "added"), (F001, "added"), (F002, "added"),
+    ]
+    assert report.ok and report.summary() == "3 added"
+    assert pipeline.store.count() == sum(r.chunks for r in report.results)
+    assert [a.file for a in pipeline.articles()] == [F000, F001, F002]
+    assert [a.chunks for a in pipeline.articles()] == [r.chunks for r in report.results]
+    # one stored vector per sentence, for the extractive answerer
+    assert len(sentence_ids(pipeline)) == sum(
+        len(json.loads(m["sentences"])) for m in pipeline.store.chunks.get(include=["metadatas"])["metadatas"]
+    )
+
+
+def test_reingesting_unchanged_files_changes_nothing_and_embeds_nothing(ingested, counting, seeds_copy):
+    ids, sentences = chunk_ids(ingested), sentence_ids(ingested)
+    report = ingested.ingest([seeds_copy])
+    assert [r.status for r in report.results] == ["unchanged", "unchanged", "unchanged"]
+    assert counting.calls == 0
+    assert chunk_ids(ingested) == ids
+    assert sentence_ids(ingested) == sentences
+    assert ingested.store.count() == len(ids)
+
+
+def test_a_changed_file_replaces_its_old_chunks_and_leaves_the_others_alone(ingested, counting, seeds_copy):
+    before_000, before_002 = chunk_ids(ingested, F000), chunk_ids(ingested, F002)
+    old_ids = set(chunk_ids(ingested, F001))
+    (old_doc,) = ingested.store.by_file(F001)
+
+    path = seeds_copy / F001
+    path.write_text(path.read_text(encoding="utf-8") + NEW_PARAGRAPH, encoding="utf-8")
+    report = ingested.ingest([seeds_copy])
+
+    assert [r.status for r in report.results] == ["unchanged", "replaced", "unchanged"]
+    assert counting.calls == 1  # only the changed file was embedded
+    (new_doc,) = ingested.store.by_file(F001)  # one version of the file, not two
+    assert new_doc != old_doc and report.results[1].doc_id == new_doc
+    assert not ingested.store.has(old_doc)
+    now = chunk_ids(ingested, F001)
+    assert not old_ids & set(now)
+    assert len(now) == report.results[1].chunks
+    assert chunk_ids(ingested, F000) == before_000
+    assert chunk_ids(ingested, F002) == before_002
+    assert len(ingested.articles()) == 3
+    assert ingested.store.article(new_doc).text.endswith("the quokka was not discussed.")
+    assert sentence_doc_ids(ingested) == {a.doc_id for a in ingested.articles()}  # old sentence vectors gone
+
+
+def test_delete_removes_an_article_by_file_prefix(ingested):
+    (doc,) = ingested.store.by_file(F001)
+    result = ingested.delete("001")
+    assert result == FileResult(F001, "deleted", doc, result.chunks)
+    assert result.chunks > 0
+    assert [a.file for a in ingested.articles()] == [F000, F002]
+    assert not ingested.store.has(doc)
+    assert chunk_ids(ingested, F001) == []
+    assert doc not in sentence_doc_ids(ingested)
+    hits = ingested.lexical.retriever(5).retrieve("Zakharova Crimea Spicer")  # BM25 forgot its words too
+    assert all(n.node.metadata["file"] != F001 for n in hits)
+
+
+# -- bad input: one failed line that names the file and says why; the store is untouched --------------
+
+BAD_FILES = {
+    "binary": ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    "empty": ("empty.txt", b"", "empty"),
+    "blank": ("blank.txt", b"  \n\n\t ", "empty"),
+    "latin-1": ("cafe.txt", "Lavrov drank caf\xe9.".encode("latin-1"), "not UTF-8 text (undecodable byte 0xe9"),
+    "furniture": (
+        "nav.txt",
+        b"Open in App\nCity\nEpaper\nTags: Russia, US\nRelated Stories\nSome Headline Here\n",
+        "nothing but page furniture",
+    ),
+}
+
+
+def test_every_bad_file_fails_with_its_name_and_reason_and_the_store_is_unchanged(ingested, counting, tmp_path):
+    before, sentences = chunk_ids(ingested), sentence_ids(ingested)
+    for case, (name, data, reason) in BAD_FILES.items():
+        bad = tmp_path / case / name
+        bad.parent.mkdir()
+        bad.write_bytes(data)
+
+        report = ingested.ingest([bad])
+
+        (result,) = report.results
+        assert result.status == "failed" and not report.ok, case
+        assert result.file == str(bad), case
+        assert reason in result.reason, case
+        assert result.line().startswith(f"✗ {bad}: "), case
+        assert chunk_ids(ingested) == before and sentence_ids(ingested) == sentences, case
+    assert counting.calls == 0
+
+
+def test_a_file_over_the_size_limit_fails_and_names_the_limit(ingested, settings, embedder, tmp_path):
+    before = chunk_ids(ingested)
+    small = Pipeline(Settings(data_dir=settings.data_dir, max_file_bytes=1_000), embedder=embedder)
+    big = tmp_path / "long.txt"
+    big.write_text("Lavrov met Tillerson in Manila. " * 50)  # 1,600 bytes
+
+    (result,) = small.ingest([big]).results
+
+    assert result.status == "failed" and result.file == str(big)
+    assert "too large (1,600 bytes; the limit is 1,000" in result.reason
+    assert chunk_ids(ingested) == before
+
+
+def test_a_folder_without_articles_fails_as_one_line(ingested, tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"\x89PNG")
+    before = chunk_ids(ingested)
+    (result,) = ingested.ingest([folder]).results
+    assert result.status == "failed" and result.file == str(folder)
+    assert "no articles" in result.reason
+    assert chunk_ids(ingested) == before
+
+
+def test_a_bad_file_does_not_stop_the_good_ones_beside_it(pipeline, seeds_copy, tmp_path):
+    bad = seeds_copy / "broken.txt"
+    bad.write_bytes(b"\x00\x01\x02")
+    report = pipeline.ingest([tmp_path / "nope.txt", bad, seeds_copy / F002])
+    assert [(r.status, Path(r.file).name) for r in report.results] == [
+        ("failed", "nope.txt"), ("failed", "broken.txt"), ("added", F002),
+    ]
+    assert "no such file" in report.results[0].reason
+    assert [a.file for a in pipeline.articles()] == [F002]
+
+
+def test_the_same_text_under_two_names_in_one_batch_is_stored_once(pipeline, seeds_copy):
+    copy = Path(shutil.copy(seeds_copy / F002, seeds_copy / "copy_of_002.txt"))
+    report = pipeline.ingest([seeds_copy / F002, copy])
+    assert [r.status for r in report.results] == ["added", "duplicate"]
+    assert report.results[1].reason == f"same text as {F002}"
+    assert [a.file for a in pipeline.articles()] == [F002]
+
+
+def test_a_stored_text_under_a_new_name_is_not_embedded_again(ingested, counting, seeds_copy):
+    copy = Path(shutil.copy(seeds_copy / F002, seeds_copy / "copy_of_002.txt"))
+    (result,) = ingested.ingest([copy]).results
+    assert result.status == "unchanged" and counting.calls == 0
+    assert len(ingested.articles()) == 3
+
+
+# -- the BM25 cache follows the store --------------------------------------------------------------
+
+
+def test_the_bm25_cache_is_rebuilt_when_missing(ingested, settings, embedder):
+    assert (settings.bm25_dir / "newsrag-fingerprint.json").exists()
+    shutil.rmtree(settings.bm25_dir)
+
+    fresh = Pipeline(settings, embedder=embedder)
+    hits = fresh.lexical.retriever(3).retrieve("Ministry's Collegium")
+
+    assert hits and hits[0].node.metadata["file"] == F002
+    assert "Collegium" in hits[0].node.get_content()
+    assert (settings.bm25_dir / "newsrag-fingerprint.json").exists()
+
+
+def test_the_bm25_cache_is_rebuilt_when_another_process_changed_the_store(ingested, settings, embedder, tmp_path):
+    first = ingested
+    first.lexical.refresh()
+    assert not first.lexical.retriever(5).retrieve("quokka")
+
+    second = Pipeline(settings, embedder=embedder)  # e.g. the CLI while the UI runs, on the same folder
+    extra = tmp_path / "zoo.txt"
+    extra.write_text("Lavrov said in Manila that the quokka was not discussed.", encoding="utf-8")
+    assert second.ingest([extra]).ok
+
+    first.lexical.refresh()
+    hits = first.lexical.retriever(5).retrieve("quokka")
+    assert [h.node.metadata["file"] for h in hits] == ["zoo.txt"]
+    assert sorted(n.node_id for n in first.store.nodes()) == chunk_ids(first)
+
+
+def test_retrieval_in_a_running_pipeline_forgets_an_article_another_process_deleted(ingested, settings, embedder):
+    running = ingested  # e.g. the UI
+    assert F001 in {p.article.file for p in running.retriever.retrieve("Zakharova Crimea", 5)}
+
+    Pipeline(settings, embedder=embedder).delete("001")  # e.g. `newsrag ingest --delete 001` meanwhile
+
+    assert F001 not in {p.article.file for p in running.retriever.retrieve("Zakharova Crimea", 5)}
+
+
+def test_the_stored_article_text_is_the_cleaned_file_text(ingested):
+    for stored in ingested.articles():
+        assert ingested.store.article(stored.doc_id).text == clean((SEEDS / stored.file).read_text(encoding="utf-8"))
+        assert ingested.article(stored.file[:3]).doc_id == stored.doc_id
+
+
+def test_an_upload_goes_through_the_same_path(pipeline):
+    data = (SEEDS / F002).read_bytes()
+    (result,) = pipeline.ingest_upload("wire.txt", data).results
+    assert result.status == "added"
+    assert pipeline.store.article(result.doc_id).text == clean(data.decode("utf-8"))
+    (bad,) = pipeline.ingest_upload("wire.txt", b"\x00\x01").results
+    assert bad.status == "failed" and bad.file == "wire.txt" and "binary" in bad.reason

@@ -1,0 +1,176 @@
+"""Retrieve: dense + BM25 fused by reciprocal rank over the seeds; filters; near-duplicate collapse."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from index.types import Chunk
+from rag.retrieve import collapse_near_duplicates, shingles
+from rag.types import ArticleInfo, Filters, Passage
+
+F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "file"),
+    [
+        ("How did the Senate vote on the sanctions bill?", "approved overwhelmingly by the Senators 98-2", F000),
+        ("What did Medvedev call the US sanctions?", 'a "full-fledged economic war" on Moscow', F000),
+        ("When did Russia annex Crimea?", "in March 2014 following tensions", F001),
+        ("Where did Tillerson meet Lavrov on the sidelines of a G20 summit?", "G20 summit in Bonn, Germany", F001),
+        (
+            "Why have Russia-US ties been deteriorating, according to the Collegium statement?",
+            "following a meeting of the Ministry's Collegium",
+            F002,
+        ),
+    ],
+)
+def test_the_passage_holding_the_answer_is_in_the_top_three(seeded, question, evidence, file):
+    passages = seeded.retriever.retrieve(question, 3)
+    assert [p.rank for p in passages] == [1, 2, 3]
+    hits = [p for p in passages if evidence in p.chunk.text]
+    assert hits, [p.chunk.text[:80] for p in passages]
+    assert hits[0].article.file == file
+
+
+def test_passages_quote_their_article_verbatim(seeded):
+    for p in seeded.retriever.retrieve("Lavrov Tillerson meeting", 5):
+        article = seeded.store.article(p.chunk.doc_id)
+        assert article.text[p.chunk.start : p.chunk.end] == p.chunk.text
+        for s, e in p.chunk.sentences:
+            assert p.chunk.start <= s < e <= p.chunk.end
+
+
+def test_scores_fall_with_rank_and_no_chunk_comes_twice(seeded):
+    passages = seeded.retriever.retrieve("Russia sanctions", 8)
+    scores = [p.score for p in passages]
+    assert scores == sorted(scores, reverse=True)
+    assert len({p.chunk.chunk_id for p in passages}) == len(passages)
+
+
+# -- filters ---------------------------------------------------------------------------------------
+
+
+def files(passages: list[Passage]) -> set[str]:
+    return {p.article.file for p in passages}
+
+
+def test_since_2021_keeps_only_the_one_dated_article(seeded):
+    """000 and 001 give no date: an unknown date never passes a date filter."""
+    passages = seeded.retriever.retrieve("Russia US relations", 10, Filters(since=date(2021, 1, 1)))
+    assert passages and files(passages) == {F002}
+    assert all(p.article.published == date(2021, 7, 22) for p in passages)
+
+
+def test_until_2020_keeps_nothing_because_the_only_dated_article_is_later(seeded):
+    assert seeded.retriever.retrieve("Russia US relations", 10, Filters(until=date(2020, 12, 31))) == []
+
+
+def test_source_ians_keeps_only_002(seeded):
+    passages = seeded.retriever.retrieve("sanctions", 10, Filters(sources=("IANS",)))
+    assert passages and files(passages) == {F002}
+    assert all(p.article.source == "IANS" for p in passages)
+
+
+def test_a_file_name_works_as_a_source_filter(seeded):
+    passages = seeded.retriever.retrieve("Crimea sanctions Lavrov", 10, Filters(sources=(F001,)))
+    assert passages and files(passages) == {F001}
+    both = seeded.retriever.retrieve("Crimea sanctions Lavrov", 20, Filters(sources=(F001, F000)))
+    assert files(both) == {F000, F001}
+
+
+# -- near-duplicate collapse (pure) ----------------------------------------------------------------
+
+
+def passage(text: str, rank: int, doc: str = "d1") -> Passage:
+    chunk = Chunk(chunk_id=f"c{rank}", doc_id=doc, text=text, start=0, end=len(text))
+    info = ArticleInfo(doc_id=doc, file=f"{doc}.txt", title=None, source=None, published=None)
+    return Passage(chunk=chunk, article=info, score=1.0 / rank, rank=rank)
+
+
+WIRE = (
+    "Moscow, July 22 The Russia-US relations have approached a dangerous confrontational point and are marked "
+    "by systemic pressure from Washington, a statement issued by the Foreign Ministry in Moscow said. "
+    "Ties between Russia and the US have been deteriorating in recent years due to Washington's actions, according "
+    "to the statement published on Wednesday following a meeting of the Ministry's Collegium."
+)
+
+
+def test_shingles_are_lowercased_word_ngrams():
+    assert shingles("The U.S. Senate voted", n=3) == {("the", "u", "s"), ("u", "s", "senate"), ("s", "senate", "voted")}
+    assert shingles("Two words", n=5) == {("two", "words")}
+
+
+def test_a_near_identical_copy_of_a_passage_is_dropped_and_the_better_ranked_one_kept():
+    copy = WIRE.replace("July 22", "July 22 (IANS)")  # the same wire story, reprinted with one word more
+    # 63 words, 59 word 5-grams; "IANS" (word 4) replaces the 3 grams that spanned its place with 4 new ones:
+    # Jaccard = 56 / (59 + 4) = 0.89 >= 0.8
+    assert len(shingles(WIRE)) == 59
+    assert len(shingles(WIRE) & shingles(copy)) / len(shingles(WIRE) | shingles(copy)) == pytest.approx(56 / 63)
+    distinct = "Tillerson met Lavrov on the sidelines of a G20 summit in Bonn, Germany on Thursday."
+    kept = collapse_near_duplicates([passage(WIRE, 1, "a"), passage(copy, 2, "b"), passage(distinct, 3, "c")])
+    assert [p.chunk.doc_id for p in kept] == ["a", "c"]
+
+
+def test_distinct_passages_are_all_kept_in_order():
+    texts = [
+        WIRE,
+        "Russia is under systemic pressure from the US and its allies, which is largely driven by ideological factors.",
+        "Russia annexed Crimea, a territory in the former Soviet republic of Ukraine, in March 2014.",
+    ]
+    assert collapse_near_duplicates([passage(t, i + 1) for i, t in enumerate(texts)]) == [
+        passage(t, i + 1) for i, t in enumerate(texts)
+    ]
+
+
+def test_the_threshold_decides_what_is_near():
+    half = WIRE.split(", a statement")[0] + ", officials in Washington denied it strongly on Thursday evening."
+    pair = [passage(WIRE, 1, "a"), passage(half, 2, "b")]
+    overlap = len(shingles(WIRE) & shingles(half)) / len(shingles(WIRE) | shingles(half))
+    assert 0.2 < overlap < 0.8  # shares its first sentence only
+    assert len(collapse_near_duplicates(pair)) == 2
+    assert len(collapse_near_duplicates(pair, threshold=overlap)) == 1
+
+
+# -- reciprocal rank fusion ------------------------------------------------------------------------
+
+
+def test_rrf_ranks_first_a_chunk_that_both_retrievers_rank_first(seeded):
+    """llama-index's RRF scores 1/(60 + r) per retriever (r from 0): first in both gives 2/60."""
+    question = "How did the Senate vote on the sanctions bill?"
+    dense = seeded.retriever._index.as_retriever(similarity_top_k=5).retrieve(question)
+    lexical = seeded.lexical.retriever(5).retrieve(question)
+    assert dense[0].node.node_id == lexical[0].node.node_id
+
+    (top, second) = seeded.retriever.retrieve(question, 2)
+
+    assert top.chunk.chunk_id == dense[0].node.node_id
+    assert top.score == pytest.approx(1 / 60 + 1 / 60)
+    assert second.score < top.score
+
+
+def test_rrf_prefers_agreement_over_a_single_first_place():
+    """Hand-made ranked lists through QueryFusionRetriever itself: c is 2nd in both, a and b 1st in one each."""
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    class Ranked(BaseRetriever):
+        def __init__(self, ids: list[str]) -> None:
+            super().__init__()
+            self.ids = ids
+
+        def _retrieve(self, query_bundle):
+            nodes = [TextNode(id_=i, text=f"text {i}") for i in self.ids]
+            return [NodeWithScore(node=n, score=10.0 - r) for r, n in enumerate(nodes)]
+
+    fusion = QueryFusionRetriever(
+        [Ranked(["a", "c", "d"]), Ranked(["b", "c", "e"])], mode="reciprocal_rerank", similarity_top_k=5,
+        num_queries=1, use_async=False, llm=MockLLM(),
+    )
+    results = fusion.retrieve("anything")
+    assert [r.node.node_id for r in results][:1] == ["c"]
+    assert results[0].score == pytest.approx(2 / 61)  # > 1/60 for a or b alone
+    assert {r.node.node_id for r in results[1:3]} == {"a", "b"}
