@@ -42,3 +42,6 @@ eval: setup
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
+
+bench: setup
+	$(BIN)/python -m eval.bench

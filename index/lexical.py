@@ -85,7 +85,7 @@ class LexicalIndex:
         tmp = self.directory.with_name(self.directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        retriever.persist(str(tmp))
+        retriever.persist(str(tmp), show_progress=False)
         (tmp / _STAMP).write_text(json.dumps({"fingerprint": self._fingerprint}))
         shutil.rmtree(self.directory, ignore_errors=True)
         tmp.rename(self.directory)

@@ -54,7 +54,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
         re.compile(r"^\s*(when|since when|until when)\b|\b(what|which) (date|day|year|month|time)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
-                   r"\b(yesterday|today|tomorrow|earlier|days? (back|ago))\b|\b\d{1,2}:\d\d\b", re.I),
+                   r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b", re.I),
     ),
     "number": (
         re.compile(r"\bhow (many|much)\b|\b(vote|votes|count|tally|margin|number|percentage)\b|\bby how\b", re.I),
@@ -198,6 +198,11 @@ def select(scored: list[Sentence], threshold: float) -> list[Sentence]:
             continue
         if s.support >= max(threshold, best.support - MARGIN) and s.focus >= best.focus - FOCUS_MARGIN:
             chosen.append(s)
+    return reading_order(chosen)
+
+
+def reading_order(chosen: list[Sentence]) -> list[Sentence]:
+    """Articles in the order they were first chosen; within an article, sentences by position."""
     order = {s.article.doc_id: i for i, s in reversed(list(enumerate(chosen)))}
     return sorted(chosen, key=lambda s: (order[s.article.doc_id], s.start))
 
@@ -246,7 +251,8 @@ class ExtractiveBackend:
             self._terms[doc_id] = article_terms(self.article_text(doc_id))
         return self._terms[doc_id]
 
-    def cover_names(self, question: str, chosen: list[Sentence], scored: list[Sentence]) -> tuple[list[Sentence], list[str]]:
+    def cover_names(self, question: str, chosen: list[Sentence],
+                    scored: list[Sentence]) -> tuple[list[Sentence], list[str]]:
         """Make the answer's articles mention every name the question gives, taking in the best sentence
         of another article for a name the chosen ones lack; return the names nothing covers."""
         chosen = list(chosen)
@@ -260,8 +266,7 @@ class ExtractiveBackend:
                 missing.append(name)
             else:
                 chosen.append(extra)
-        order = {s.article.doc_id: i for i, s in reversed(list(enumerate(chosen)))}
-        return sorted(chosen, key=lambda s: (order[s.article.doc_id], s.start)), missing
+        return reading_order(chosen), missing
 
     def answer(self, query: Query, passages: list[Passage]) -> Answer:
         if not passages:

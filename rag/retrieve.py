@@ -95,6 +95,7 @@ class HybridRetriever:
         from llama_index.core import QueryBundle, VectorStoreIndex
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 
         if self._index is None:
             self._index = VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embed_model)
@@ -106,7 +107,7 @@ class HybridRetriever:
         if bm25 is not None:
             retrievers.append(bm25)
         fusion = QueryFusionRetriever(
-            retrievers, mode="reciprocal_rerank", similarity_top_k=pool, num_queries=1, use_async=False,
+            retrievers, mode=FUSION_MODES.RECIPROCAL_RANK, similarity_top_k=pool, num_queries=1, use_async=False,
             llm=MockLLM(),  # never called: with num_queries=1 the query is not rewritten by an LLM
         )
         bundle = QueryBundle(query, embedding=self.embed_model.get_query_embedding(query))

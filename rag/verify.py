@@ -29,7 +29,9 @@ def verify(answer: Answer, passages: list[Passage]) -> Answer:
     if answer.abstained:
         return answer
     good = {c.n: c for c in answer.citations if quote_is_verbatim(c, passages)}
-    kept_text, kept, renumber = [], [], {}
+    kept_text: list[str] = []
+    kept: list[Citation] = []
+    renumber: dict[int, int] = {}
     pieces = _MARKS.split(answer.text)  # body, marks, body, marks, …, trailing body (unmarked: dropped)
     for body, marks_text in zip(pieces[0::2], pieces[1::2], strict=False):
         numbers = [int(n) for n in re.findall(r"\[(\d+)\]", marks_text)]

@@ -1,0 +1,119 @@
+"""Answering: cited, verbatim, on the right article, and honest when the corpus has no answer."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rag.answer import coverage, expected_cues, names_in
+from rag.condense import condense
+from rag.errors import NotFoundError
+from rag.verify import verify
+
+F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
+
+
+def assert_verbatim(pipeline, answer):
+    for c in answer.citations:
+        assert pipeline.store.article(c.article.doc_id).text[c.start : c.end] == c.quote
+
+
+def test_manila_question_cites_lavrovs_words_from_article_000_only(seeded):
+    answer = seeded.ask("What did Lavrov say in Manila?")
+    assert not answer.abstained
+    assert {c.article.file for c in answer.citations} == {F000}
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "counter-measures" in quotes or "He wanted to know, first of all" in quotes
+    assert "Bonn" not in answer.text
+    assert_verbatim(seeded, answer)
+
+
+def test_senate_vote_is_answered_with_98_2_and_its_citation(seeded):
+    answer = seeded.ask("How did the Senate vote on the sanctions bill?")
+    assert "98-2" in answer.text
+    assert any("98-2" in c.quote for c in answer.citations)
+    assert answer.text.rstrip().endswith("]")
+
+
+@pytest.mark.parametrize("question", [
+    "When did Russia annex Crimea?",
+    "How did Medvedev describe the US sanctions?",
+    "Where did Putin and Biden hold their summit in June?",
+    "In which cities did Tillerson meet Lavrov?",
+])
+def test_every_citation_is_the_exact_text_at_its_span(seeded, question):
+    answer = seeded.ask(question)
+    assert answer.citations
+    assert_verbatim(seeded, answer)
+    for n, c in enumerate(answer.citations, start=1):
+        assert c.n == n and f"[{n}]" in answer.text
+
+
+def test_a_question_the_corpus_cannot_answer_abstains_and_shows_passages_as_not_an_answer(seeded):
+    answer = seeded.ask("Who won the football match on Saturday?")
+    assert answer.abstained
+    assert answer.citations == []
+    assert answer.text.startswith("The articles don't say")
+    assert answer.passages  # the closest passages, for the user to judge
+
+
+def test_a_name_no_cited_article_mentions_makes_it_abstain(seeded):
+    answer = seeded.ask("What did Lavrov say in Bonn about North Korea?")
+    assert answer.abstained
+    assert "North" in answer.trace["abstain_reason"]
+
+
+def test_related_story_headlines_are_never_an_answer(seeded):
+    answer = seeded.ask("What happened to the Irani boy at the Moscow airport?")
+    assert answer.abstained
+
+
+def test_follow_up_keeps_the_conversation_on_the_manila_article(seeded):
+    answer = seeded.ask("And what did Tillerson say there?", history=["What did Lavrov say in Manila?"])
+    assert "Manila" in answer.query
+    assert answer.trace["rewritten"]
+    assert answer.citations and {c.article.file for c in answer.citations} == {F000}
+
+
+def test_json_shape_matches_the_cli_contract(seeded):
+    data = seeded.ask("When did Russia annex Crimea?").to_dict()
+    assert set(data) == {"answer", "abstained", "query", "citations", "passages", "timings_ms"}
+    assert set(data["citations"][0]) == {"n", "doc_id", "file", "title", "published", "start", "end", "quote"}
+    assert set(data["passages"][0]) == {"rank", "doc_id", "file", "start", "end", "score", "text"}
+    assert data["timings_ms"]["total"] > 0
+
+
+def test_verify_drops_a_citation_that_is_not_verbatim_and_keeps_bracketed_quotes_whole(seeded):
+    answer = seeded.ask("Since when has the US been seizing Russian diplomatic property, according to Moscow?")
+    assert answer.citations
+    good = answer.citations[0]
+    assert "[the US sanctions]" in good.quote  # a quote with brackets survives verification whole
+    assert good.quote in answer.text
+    forged = dataclasses.replace(good, n=2, quote=good.quote.replace("illegal", "legal"))
+    tampered = dataclasses.replace(answer, text=f"{answer.text} Forged claim. [2]", citations=[good, forged])
+    checked = verify(tampered, answer.passages)
+    assert [c.quote for c in checked.citations] == [good.quote]
+    assert "Forged claim" not in checked.text
+    assert checked.trace["verify"]["dropped"] == 1
+
+
+def test_unknown_backend_names_the_valid_ones(seeded):
+    with pytest.raises(NotFoundError, match="extractive"):
+        seeded.ask("Who is Lavrov?", backend="gpt-17")
+
+
+def test_condense_carries_the_conversation_only_into_follow_ups():
+    follow = condense("And what did Tillerson say there?", ["What did Lavrov say in Manila?"])
+    assert follow.context == ("Lavrov", "Manila") and follow.rewritten
+    alone = condense("How did the Senate vote on the sanctions bill?", ["What did Lavrov say in Manila?"])
+    assert alone.text == "How did the Senate vote on the sanctions bill?" and not alone.rewritten
+
+
+def test_pure_scoring_helpers_by_hand():
+    assert coverage({"manila": 1.0, "lavrov": 1.0}, {"manila": 3.0, "lavrov": 1.0}, frozenset({"manila"})) == 0.75
+    assert coverage({}, {}, frozenset()) == 0.0
+    assert names_in("What did Lavrov say in Bonn about North Korea?") == ["Lavrov", "Bonn", "North", "Korea"]
+    assert expected_cues("When did the House pass the bill?") == ("date",)
+    assert expected_cues("How many senators voted for it?") == ("number",)
+    assert expected_cues("What did Lavrov say in Manila?") == ("speech",)
