@@ -1,0 +1,109 @@
+"""The comparison system: llama-index out of the box, over the same seed files and the same embedder.
+
+    VectorStoreIndex.from_documents(SimpleDirectoryReader(seeds).load_data(), storage_context=<Chroma>,
+                                    embed_model=llama_embedding(embedder))
+
+No cleaning (the raw files go in, page furniture and all), the default splitter, dense retrieval of
+the top 2 chunks, no query condensing (follow-ups are asked as they are). There is no LLM on this
+machine, so the "answer" is the retrieved chunk texts joined and the citations are those whole
+chunks: what a default RAG pipeline would hand its LLM and show as its sources. It never abstains.
+Its vectors live in a separate Chroma collection ("baseline-default") on the pipeline's client and
+are only rebuilt when the seed files change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from index.embed import llama_embedding
+from index.types import Chunk
+from rag.errors import NotFoundError
+from rag.pipeline import SEEDS_DIR, Pipeline
+from rag.types import Answer, ArticleInfo, Citation, Passage
+
+#: The names ``newsrag eval --compare`` accepts.
+BASELINES = ("llamaindex-default",)
+
+COLLECTION = "baseline-default"
+TOP_K = 2
+
+
+def fingerprint(documents: list[Any]) -> str:
+    """Changes when any document's id or text changes (what the stored collection is checked against).
+
+    >>> from llama_index.core import Document
+    >>> fingerprint([Document(text="a", id_="x")]) == fingerprint([Document(text="a", id_="x")])
+    True
+    """
+    h = hashlib.sha256()
+    for doc in sorted(documents, key=lambda d: d.id_):
+        h.update(f"{doc.id_}\0{hashlib.sha256(doc.text.encode()).hexdigest()}\n".encode())
+    return h.hexdigest()[:32]
+
+
+class LlamaIndexDefault:
+    """Callable as an eval ``System``: ``(question, history, k) -> Answer``; ``k`` is ignored (top 2)."""
+
+    name = "llamaindex-default"
+
+    def __init__(self, pipeline: Pipeline, seeds: Path = SEEDS_DIR, collection: str = COLLECTION,
+                 top_k: int = TOP_K) -> None:
+        self.pipeline = pipeline
+        self.seeds = seeds
+        self.collection_name = collection
+        self.top_k = top_k
+        self.rebuilt = False
+
+    @cached_property
+    def index(self) -> Any:
+        from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        documents = SimpleDirectoryReader(input_dir=str(self.seeds), filename_as_id=True).load_data()
+        fp = fingerprint(documents)
+        client = self.pipeline.store.client
+        embed_model = llama_embedding(self.pipeline.embedder)
+        collection = client.get_or_create_collection(self.collection_name, embedding_function=None)
+        if (collection.metadata or {}).get("fingerprint") == fp and collection.count():
+            return VectorStoreIndex.from_vector_store(ChromaVectorStore(chroma_collection=collection),
+                                                      embed_model=embed_model)
+        client.delete_collection(self.collection_name)
+        collection = client.create_collection(self.collection_name, embedding_function=None)
+        storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+        index = VectorStoreIndex.from_documents(documents, storage_context=storage, embed_model=embed_model)
+        collection.modify(metadata={"fingerprint": fp})  # only once every chunk is in
+        self.rebuilt = True
+        return index
+
+    @cached_property
+    def retriever(self) -> Any:
+        return self.index.as_retriever(similarity_top_k=self.top_k)
+
+    def __call__(self, question: str, history: list[str], k: int) -> Answer:
+        t0 = time.perf_counter()
+        results = self.retriever.retrieve(question)
+        passages: list[Passage] = []
+        citations: list[Citation] = []
+        for rank, hit in enumerate(results, start=1):
+            node = hit.node
+            file = str(node.metadata.get("file_name") or node.ref_doc_id or "unknown")
+            info = ArticleInfo(doc_id=file, file=file, title=None, source=None, published=None)
+            text = node.get_content()
+            start = node.start_char_idx or 0
+            end = node.end_char_idx if node.end_char_idx is not None else start + len(text)
+            passages.append(Passage(Chunk(node.node_id, file, text, start, end), info, float(hit.score or 0.0), rank))
+            citations.append(Citation(rank, info, start, end, text))
+        total = (time.perf_counter() - t0) * 1e3
+        return Answer(text="\n\n".join(p.chunk.text for p in passages), citations=citations, abstained=False,
+                      query=question, passages=passages, trace={"timings_ms": {"total": total}})
+
+
+def make_baseline(name: str, pipeline: Pipeline) -> LlamaIndexDefault:
+    """The comparison system called ``name``; ``NotFoundError`` listing the valid names otherwise."""
+    if name == "llamaindex-default":
+        return LlamaIndexDefault(pipeline)
+    raise NotFoundError(f"Unknown comparison system {name!r}; valid: {', '.join(BASELINES)}")

@@ -1,0 +1,134 @@
+"""``newsrag eval``: run the question set, print the totals, write report.json, report.md and chart.png.
+
+Only click is imported here; the pipeline, rich and matplotlib load when the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
+
+def _progress_bar(label: str) -> Any:
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    TextColumn("{task.description}"), transient=True, disable=not sys.stderr.isatty())
+
+
+def _run(system: Any, items: list[Any], k: int, name: str) -> Any:
+    from eval.run import evaluate
+
+    with _progress_bar(f"eval {name}") as bar:
+        task = bar.add_task("", total=len(items))
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=items[done].id if done < total else "")
+
+        return evaluate(system, items, k=k, progress=progress, name=name)
+
+
+def _warm_up(system: Any, k: int) -> None:
+    """Ask one throwaway question so that model loading and index building are not timed as latency."""
+    system("warm-up question", [], k)
+
+
+def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backend: str | None) -> Any | None:
+    from eval import distractors
+
+    message = distractors.missing_message(folder)
+    if message:
+        click.echo(message, err=True)
+        return None
+    rows = distractors.read_folder(folder)
+    click.echo(f"distractors: {len(rows.docs)} rows from {', '.join(p.name for p in rows.files)}"
+               f"{f', {len(rows.skipped)} skipped' if rows.skipped else ''} (unchanged rows are not re-embedded)",
+               err=True)
+    with _progress_bar("ingesting distractors") as bar:
+        task = bar.add_task("", total=len(rows.docs))
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name)
+
+        store = distractors.build_store(pipeline, rows, progress)
+    click.echo(f"distractors: {store.summary()}", err=True)
+    for skipped in rows.skipped[:5]:
+        click.echo(f"  skipped {skipped.name}: {skipped.reason}", err=True)
+    for failed in store.rows.failed[:5]:
+        click.echo(f"  {failed.line()}", err=True)
+    dp = store.pipeline
+
+    def system(q: str, h: list[str], kk: int) -> Any:
+        return dp.ask(q, history=h, k=kk, backend=backend)
+
+    _warm_up(system, k)
+    return _run(system, items, k, "newsrag+distractors")
+
+
+@click.command("eval")
+@click.option("--qa", "qa_path", type=click.Path(path_type=Path), default=None,
+              help="Question set (JSONL) [eval/qa.jsonl].")
+@click.option("--backend", default=None, help="Answer backend of the pipeline [extractive].")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
+              help="Folder for report.json, report.md and chart.png [eval/out].")
+@click.option("--compare", default=None, metavar="SYSTEM", help="Also run a comparison system: llamaindex-default.")
+@click.option("--distractors", "distractors_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Folder of news CSVs: rerun the set on the seeds plus every row (a separate store).")
+@click.pass_context
+def eval_command(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int, out_dir: Path,
+                 compare: str | None, distractors_dir: Path | None) -> None:
+    """Score the pipeline on a question set: answers, retrieval, citations, abstention, latency."""
+    from rag.cli import user_errors
+
+    user_errors(_eval)(ctx, qa_path, backend, k, out_dir, compare, distractors_dir)
+
+
+def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int, out_dir: Path,
+          compare: str | None, distractors_dir: Path | None) -> None:
+    from rich.console import Console
+
+    from eval.baseline import make_baseline
+    from eval.report import by_type_table, totals_table
+    from eval.run import DEFAULT_QA, load_qa, write_report
+    from rag.cli import pipeline_from
+
+    items = load_qa(qa_path or DEFAULT_QA)
+    pipeline = pipeline_from(ctx)
+    baseline_system = make_baseline(compare, pipeline) if compare else None  # an unknown name fails first
+    seeded = pipeline.ensure_seeds()
+    if seeded is not None:
+        click.echo(f"(first use: ingested the seed articles: {seeded.summary()})", err=True)
+
+    def system(q: str, h: list[str], kk: int) -> Any:
+        return pipeline.ask(q, history=h, k=kk, backend=backend)
+
+    _warm_up(system, k)
+    report = _run(system, items, k, "newsrag")
+    baseline = None
+    if baseline_system is not None:
+        _warm_up(baseline_system, k)
+        baseline = _run(baseline_system, items, k, baseline_system.name)
+    reports = [report] + ([baseline] if baseline else [])
+    paths = write_report(report, out_dir, baseline)
+
+    with_distractors = _distractor_run(pipeline, distractors_dir, items, k, backend) if distractors_dir else None
+    if with_distractors is not None:
+        reports.append(with_distractors)
+        write_report(with_distractors, out_dir / "distractors", report)
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = 120
+    console.print(totals_table(reports))
+    console.print(by_type_table(reports))
+    failed = [row["id"] for row in report.rows if not row["ok"]]
+    click.echo(f"newsrag not ok on {len(failed)}/{len(report.rows)}: {', '.join(failed) or 'none'}")
+    click.echo(f"wrote {paths['json']}, {paths['md']}, {paths['png']}"
+               + (f" and {out_dir / 'distractors'}/" if with_distractors is not None else ""))

@@ -1,0 +1,186 @@
+"""Rendering an ``EvalReport``: report.json, report.md, chart.png and the terminal tables.
+
+matplotlib is used through ``Figure`` and the Agg canvas only: no pyplot, no global backend state.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eval.run import EvalReport
+
+#: The totals shown in tables, with their labels, in order.
+TOTALS = (
+    ("questions", "questions"),
+    ("answer_correct", "answer correct"),
+    ("recall_at_k", "evidence recall@k"),
+    ("recall_share", "evidence share@k"),
+    ("mrr", "MRR"),
+    ("citation_precision", "citation precision"),
+    ("citation_recall", "citation recall"),
+    ("cited_chars", "cited chars / answer"),
+    ("abstain_precision", "abstain precision"),
+    ("abstain_recall", "abstain recall"),
+    ("false_abstentions", "false abstentions"),
+    ("latency_median_ms", "latency median ms"),
+    ("latency_p95_ms", "latency p95 ms"),
+)
+
+#: Per-type columns, with their labels.
+BY_TYPE = (
+    ("questions", "n"),
+    ("answer_correct", "correct"),
+    ("recall_at_k", "recall@k"),
+    ("citation_precision", "cit. P"),
+    ("citation_recall", "cit. R"),
+    ("abstain_rate", "abstained"),
+)
+
+#: The metrics of the chart: one panel each, question types on the x axis, one bar per system.
+CHART = (
+    ("answer_correct", "answer correctness"),
+    ("recall_at_k", "evidence recall@k"),
+    ("citation_precision", "citation precision"),
+    ("abstain_rate", "abstained\n(right: unanswerable only)"),
+)
+
+
+def fmt(value: Any) -> str:
+    """How a number is shown: counts as integers, shares with two decimals, missing as a dash.
+
+    >>> fmt(3.0), fmt(0.8333), fmt(None), fmt(12.34)
+    ('3', '0.83', '–', '12.3')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.2f}" if abs(value) <= 1 else f"{value:.1f}"
+
+
+# -- JSON and Markdown -----------------------------------------------------------------------------
+
+
+def to_json(report: EvalReport, baseline: EvalReport | None = None) -> dict[str, Any]:
+    data = report.to_dict()
+    if baseline is not None:
+        data["baseline"] = baseline.to_dict()
+    return data
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+    return [line(header), line(["---"] * len(header)), *(line(r) for r in rows)]
+
+
+def to_markdown(report: EvalReport, baseline: EvalReport | None = None) -> str:
+    reports = [report] + ([baseline] if baseline else [])
+    out = [f"# newsrag eval: {' vs '.join(r.system for r in reports)}", "", "## Totals", ""]
+    out += _md_table(["metric", *(r.system for r in reports)],
+                     [[label, *(fmt(r.totals.get(key)) for r in reports)] for key, label in TOTALS])
+    out += ["", "Retrieval, answer and citation metrics are averaged over the answerable questions; "
+            "abstention over all of them.", ""]
+    for r in reports:
+        out += [f"## By question type: {r.system}", ""]
+        out += _md_table(["type", *(label for _, label in BY_TYPE)],
+                         [[t, *(fmt(v.get(key)) for key, _ in BY_TYPE)] for t, v in r.by_type.items()])
+        out.append("")
+    for r in reports:
+        out += [f"## Questions: {r.system}", ""]
+        out += _md_table(
+            ["id", "type", "ok", "correct", "recall", "MRR", "cit. P", "cit. R", "ms", "question", "answer"],
+            [[row["id"], row["type"], "✓" if row["ok"] else "✗", fmt(row["correct"]), fmt(row["recall"]),
+              fmt(row["mrr"]), fmt(row["citation_precision"]), fmt(row["citation_recall"]), fmt(row["latency_ms"]),
+              row["question"], _short(row["answer"])] for row in r.rows],
+        )
+        failed = [row["id"] for row in r.rows if not row["ok"]]
+        out += ["", f"Not ok: {', '.join(failed) if failed else 'none'}", ""]
+    return "\n".join(out)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- chart -----------------------------------------------------------------------------------------
+
+
+def write_chart(reports: Sequence[EvalReport], path: Path) -> Path:
+    """Grouped bars: one panel per metric, question types on the x axis, one bar per system."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    types = list(dict.fromkeys(t for r in reports for t in r.by_type))
+    fig = Figure(figsize=(12, 2.6 * len(CHART)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(CHART), 1, sharex=True)
+    width = 0.8 / len(reports)
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+    for ax, (key, label) in zip(axes, CHART, strict=True):
+        for i, r in enumerate(reports):
+            values = [r.by_type.get(t, {}).get(key, math.nan) for t in types]
+            xs = [j + (i - (len(reports) - 1) / 2) * width for j in range(len(types))]
+            bars = ax.bar(xs, values, width, label=r.system, color=colours[i % len(colours)])
+            ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.2f}" for v in values], fontsize=7, padding=1)
+        ax.set_ylim(0, 1.15)
+        ax.set_ylabel(label, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", fontsize=8, ncols=len(reports))
+    axes[0].set_title("newsrag eval by question type" + ("" if len(reports) == 1 else
+                                                         ": " + " vs ".join(r.system for r in reports)))
+    axes[-1].set_xticks(range(len(types)), [f"{t}\n(n={int(reports[0].by_type.get(t, {}).get('questions', 0))})"
+                                            for t in types])
+    fig.savefig(path, dpi=110)
+    return path
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+def write_report(report: EvalReport, out_dir: Path, baseline: EvalReport | None = None) -> dict[str, Path]:
+    """Write report.json, report.md and chart.png into ``out_dir``; returns their paths by kind."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "png": out_dir / "chart.png"}
+    paths["json"].write_text(json.dumps(to_json(report, baseline), ensure_ascii=False, indent=2), encoding="utf-8")
+    paths["md"].write_text(to_markdown(report, baseline), encoding="utf-8")
+    write_chart([report] + ([baseline] if baseline else []), paths["png"])
+    return paths
+
+
+# -- terminal --------------------------------------------------------------------------------------
+
+
+def totals_table(reports: Sequence[EvalReport]) -> Any:
+    """A rich table: one row per metric, one column per system."""
+    from rich.table import Table
+
+    table = Table("metric", *(r.system for r in reports), title="eval totals")
+    for key, label in TOTALS:
+        table.add_row(label, *(fmt(r.totals.get(key)) for r in reports))
+    return table
+
+
+def by_type_table(reports: Sequence[EvalReport]) -> Any:
+    """A rich table: one row per question type and system."""
+    from rich.table import Table
+
+    table = Table("type", "system", *(label for _, label in BY_TYPE), title="by question type")
+    types = list(dict.fromkeys(t for r in reports for t in r.by_type))
+    for t in types:
+        for r in reports:
+            values = r.by_type.get(t, {})
+            table.add_row(t, r.system, *(fmt(values.get(key)) for key, _ in BY_TYPE))
+        if len(reports) > 1:
+            table.add_section()
+    return table
