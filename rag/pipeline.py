@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from functools import cached_property
+from collections.abc import Callable, Sequence
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from index.embed import Embedder, SentenceTransformerEmbedder, llama_embedding
 from index.ingest import FileResult, Ingestor, IngestReport, Progress
@@ -53,8 +55,13 @@ class Pipeline:
         return LexicalIndex(self.store, self.settings.bm25_dir)
 
     @cached_property
+    def embed_query(self) -> Callable[[str], np.ndarray]:
+        """The query's vector, computed once per distinct query for retrieval, reranking and answering."""
+        return lru_cache(maxsize=512)(lambda text: self.embedder.embed([text])[0])
+
+    @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.store, self.lexical, llama_embedding(self.embedder))
+        return HybridRetriever(self.store, self.lexical, llama_embedding(self.embedder), self.embed_query)
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -122,7 +129,7 @@ class Pipeline:
 
 def _extractive(pipeline: Pipeline) -> ExtractiveBackend:
     return ExtractiveBackend(
-        embed_query=lambda text: pipeline.embedder.embed([text])[0],
+        embed_query=pipeline.embed_query,
         sentence_vectors=pipeline.store.sentence_vectors,
         document_frequency=pipeline.lexical.document_frequency,
         article_text=lambda doc_id: pipeline.store.article(doc_id).text,

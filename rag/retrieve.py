@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
+
+import numpy as np
 
 from index.lexical import LexicalIndex
 from index.store import Store
@@ -85,10 +88,12 @@ def collapse_near_duplicates(passages: list[Passage], threshold: float = 0.8) ->
 class HybridRetriever:
     """Dense + BM25, fused by reciprocal rank, over one ``Store``."""
 
-    def __init__(self, store: Store, lexical: LexicalIndex, embed_model: Any) -> None:
+    def __init__(self, store: Store, lexical: LexicalIndex, embed_model: Any,
+                 embed_query: Callable[[str], np.ndarray]) -> None:
         self.store = store
         self.lexical = lexical
         self.embed_model = embed_model
+        self.embed_query = embed_query
         self._index: Any = None
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
@@ -110,8 +115,8 @@ class HybridRetriever:
             retrievers, mode=FUSION_MODES.RECIPROCAL_RANK, similarity_top_k=pool, num_queries=1, use_async=False,
             llm=MockLLM(),  # never called: with num_queries=1 the query is not rewritten by an LLM
         )
-        bundle = QueryBundle(query, embedding=self.embed_model.get_query_embedding(query))
-        results = fusion.retrieve(bundle)
+        query_vector = self.embed_query(query)
+        results = fusion.retrieve(QueryBundle(query, embedding=query_vector.tolist()))
         alive = self.store.existing([r.node.node_id for r in results])  # BM25 may lag a delete by another process
         results = [r for r in results if r.node.node_id in alive]
         passages = [node_to_passage(r.node, r.score or 0.0, i + 1) for i, r in enumerate(results)]
