@@ -7,63 +7,14 @@ free loopback port.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from served import serving
 
-ROOT = Path(__file__).resolve().parent.parent
 MANILA = "What did Lavrov say in Manila?"
 SENATE = "How did the Senate vote on the sanctions bill?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(data_dir: Path, log: Path, timeout: float = 150) -> tuple[subprocess.Popen, str]:
-    """Start `newsrag --data-dir DATA serve --port PORT` and wait until it answers HTTP."""
-    import urllib.request
-
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NEWSRAG_AUTH": ""}
-    out = log.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from rag.cli import main; main()", "--data-dir", str(data_dir), "serve",
-         "--port", str(port)],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"newsrag serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "config", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.5)
-    stop_server(proc)
-    raise RuntimeError(f"newsrag serve did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def message_text(message: dict) -> str:
@@ -75,10 +26,7 @@ def message_text(message: dict) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ui-api")
-    proc, url = start_server(tmp / "store", tmp / "serve.log")
-    yield url
-    stop_server(proc)
+    yield from serving(tmp_path_factory, "ui-api")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_ui_api import MANILA, start_server, stop_server
+from served import serving
+from test_ui_api import MANILA
 
 pytestmark = pytest.mark.browser
 
@@ -19,10 +20,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ui-browser")
-    proc, url = start_server(tmp / "store", tmp / "serve.log")
-    yield url
-    stop_server(proc)
+    yield from serving(tmp_path_factory, "ui-browser")
 
 
 @pytest.fixture(scope="module")
