@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
-from functools import cached_property, lru_cache
+from collections.abc import Sequence
+from functools import _lru_cache_wrapper, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,8 @@ class Pipeline:
         return LexicalIndex(self.store, self.settings.bm25_dir)
 
     @cached_property
-    def embed_query(self) -> Callable[[str], np.ndarray]:
-        """The query's vector, computed once per distinct query for retrieval, reranking and answering."""
+    def embed_query(self) -> _lru_cache_wrapper[np.ndarray]:
+        """The query's vector, computed once per distinct query for retrieval and answering."""
         return lru_cache(maxsize=512)(lambda text: self.embedder.embed([text])[0])
 
     @cached_property
