@@ -274,10 +274,9 @@ class ExtractiveBackend:
         weights = weighted_terms(query)
         df, n_docs = self.document_frequency(list(weights))
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
-        scored = score(sentences_of(passages), self.embed_query(query.text), vectors, weights,
-                       idf_weights(df, n_docs), passages, expected_cues(query.question))
-
         cues = expected_cues(query.question)
+        scored = score(sentences_of(passages), self.embed_query(query.text), vectors, weights,
+                       idf_weights(df, n_docs), passages, cues)
         chosen = select(scored, self.threshold)
         reason = ""
         if chosen:

@@ -15,6 +15,21 @@ from rag.types import Answer, Citation, Passage
 _MARKS = re.compile(r"((?:\s*\[\d+\])+)")
 
 
+def split_claims(text: str) -> list[tuple[str, str]]:
+    """An answer cut into (body, markers) pairs; a trailing body without markers comes with "".
+
+    Bodies may hold brackets of their own ("[the US sanctions]"): only ``[digits]`` are markers.
+
+    >>> split_claims("A said x. [1] B said y. [2][3] tail")
+    [('A said x.', ' [1]'), (' B said y.', ' [2][3]'), (' tail', '')]
+    """
+    pieces = _MARKS.split(text)  # body, marks, body, marks, …, trailing body
+    pairs = list(zip(pieces[0::2], pieces[1::2], strict=False))
+    if pieces[-1].strip():
+        pairs.append((pieces[-1], ""))
+    return pairs
+
+
 def quote_is_verbatim(citation: Citation, passages: list[Passage]) -> bool:
     """Is ``citation.quote`` the text of some passage of the same article at ``start:end``?"""
     for p in passages:
@@ -32,8 +47,7 @@ def verify(answer: Answer, passages: list[Passage]) -> Answer:
     kept_text: list[str] = []
     kept: list[Citation] = []
     renumber: dict[int, int] = {}
-    pieces = _MARKS.split(answer.text)  # body, marks, body, marks, …, trailing body (unmarked: dropped)
-    for body, marks_text in zip(pieces[0::2], pieces[1::2], strict=False):
+    for body, marks_text in split_claims(answer.text):  # a body without markers has no valid number: dropped
         numbers = [int(n) for n in re.findall(r"\[(\d+)\]", marks_text)]
         valid = [n for n in numbers if n in good]
         body = body.strip()

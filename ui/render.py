@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from rag.types import Answer, Citation, Passage
+from rag.verify import split_claims
 
 _MARKER = re.compile(r"\[(\d+)\]")
 #: HTML's special characters, and those the chatbot's Markdown would read as formatting, as entities.
@@ -57,8 +58,7 @@ def split_sentences(answer_text: str) -> list[str]:
     >>> split_sentences("A said x. [1] B said y. [2]")
     ['A said x. [1]', ' B said y. [2]']
     """
-    pieces = re.findall(r".*?\[\d+\](?:\s*\[\d+\])*|.+$", answer_text, flags=re.S)
-    return [p for p in pieces if p] or [answer_text]
+    return [body + marks for body, marks in split_claims(answer_text)] or [answer_text]
 
 
 def answer_body(answer_text: str, citations: Sequence[Citation]) -> str:
