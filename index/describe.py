@@ -20,7 +20,7 @@ _DATE_PATTERNS = (
     (re.compile(rf"\b(\d{{1,2}})\s+({_MONTHS})\s+(\d{{4}})\b"), "%d %B %Y"),
     (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "%Y %m %d"),
 )
-_BYLINE = re.compile(r"^\s*By\s+([A-Z][\w.&' -]{1,60}?)\s*(\||\bUpdated\b|\bPublished\b|,|$)")
+BYLINE = re.compile(r"^\s*By\s+([A-Z][\w.&' -]{1,60}?)\s*(\||\bUpdated\b|\bPublished\b|,|$)")
 _AGENCY = re.compile(r"^[A-Z][\w ,.]{0,40}\((Reuters|AP|AFP|IANS|PTI|ANI|TASS|Xinhua|UNI|dpa)\)\s*[-–—]")
 
 
@@ -53,7 +53,7 @@ def find_title(header: list[str]) -> str | None:
     if not header:
         return None
     first = header[0]
-    if len(first) > 160 or len(first.split()) < 3 or _BYLINE.match(first):
+    if len(first) > 160 or len(first.split()) < 3 or BYLINE.match(first):
         return None
     if re.search(r"[.!?]['\"”’]?$", first) and not re.match(r"^['\"“‘].*['\"”’]$", first):
         return None
@@ -63,7 +63,7 @@ def find_title(header: list[str]) -> str | None:
 def find_source(header: list[str]) -> str | None:
     """The agency or author named in a byline ("By IANS | …") or a dateline ("MOSCOW (Reuters) -")."""
     for line in header:
-        if m := _BYLINE.match(line):
+        if m := BYLINE.match(line):
             return m.group(1).strip()
         if m := _AGENCY.match(line):
             return m.group(1)

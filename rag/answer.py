@@ -24,6 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.describe import BYLINE
 from rag.condense import Query
 from rag.errors import NotFoundError
 from rag.terms import content_terms, term_set
@@ -33,6 +34,10 @@ W_DENSE, W_LEXICAL, W_FOCUS = 0.45, 0.25, 0.30
 #: Added to a sentence that holds what the question asks for (a date for "when", a quote for "say").
 W_CUE = 0.08
 CONTEXT_WEIGHT = 0.35
+#: How much the words of the sentence before count towards a sentence's lexical score.
+BEFORE_SHARE = 0.5
+#: A further sentence from an article already cited must add this much query coverage.
+MIN_GAIN = 0.1
 #: The answer's first sentence is the best one that has the expected cue, among those this close to the top.
 PRIMARY_MARGIN = 0.15
 #: Further sentences must be this close to the first one, from an article as much on topic.
@@ -52,7 +57,8 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 #: What a question asks for (by its wording) → how a sentence that gives it looks.
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
-        re.compile(r"^\s*(when|since when|until when)\b|\b(what|which) (date|day|year|month|time)\b", re.I),
+        re.compile(r"^\s*(when|since when|until when)\b|\b(what|which) (date|day|year|month|time)\b|"
+                   r"\bwhat is the date\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
                    r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b", re.I),
     ),
@@ -77,12 +83,60 @@ def expected_cues(question: str) -> tuple[str, ...]:
     return tuple(name for name, (asks, _) in CUES.items() if asks.search(question))
 
 
+#: A question about a report itself (its date, time, agency or author), which its byline answers.
+ABOUT_REPORT = re.compile(r"^(?=.*\b(report|story|article|dispatch)\b)"
+                          r"(?=.*\b(date|when|time|agency|wrote|written|author|updated|published)\b)", re.I)
+
+
+def is_byline(text: str) -> bool:
+    """``By IANS | Updated: July 22, 2021 10:15 IST`` and the like (``index.describe`` reads them too)."""
+    return bool(BYLINE.match(text))
+
+
 def has_cue(cue: str, text: str) -> bool:
     return bool(CUES[cue][1].search(text))
 
 
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
 REQUIRED_CUES = ("date", "number")
+
+
+_ASKS_SPEAKER = re.compile(
+    r"^\s*(what|how)\s+(did|does|do|has|had|have|would)\s+(?P<who>.+?)\s+"
+    r"(say|tell|tweet|describe|state|add|comment|explain|warn|call|write|react|respond)\b", re.I)
+#: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
+_SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
+_QUOTING = r"(said|says|quoted|according to)"
+
+
+def speaker_in(question: str) -> str | None:
+    """The person or body whose words a question asks for: the last name-like word before the verb.
+
+    >>> speaker_in("What did Lavrov say in Manila?"), speaker_in("What did the Russian Foreign Ministry say?")
+    ('Lavrov', 'Ministry')
+    >>> speaker_in("What did he say?") is None
+    True
+    """
+    m = _ASKS_SPEAKER.match(question)
+    names = names_in(f"x {m['who']}") if m else []
+    return names[-1] if names else None
+
+
+def attributed(speaker: str, text: str, before: str) -> bool:
+    """Does ``text`` give ``speaker``'s own words ("Lavrov said", "quoted Tillerson as saying", or "she told
+    reporters" right after a sentence that names her)?
+
+    >>> attributed("Lavrov", '"We gave these explanations," Lavrov said.', "")
+    True
+    >>> attributed("Tillerson", "Lavrov said he explained Tillerson about Moscow's counter-measures.", "")
+    False
+    """
+    name = re.escape(speaker)
+    if re.search(rf"\b{name}\b[^.?!]{{0,80}}?\b{_SPOKE}\b|\b{_QUOTING}\s+((the|a|an|[A-Z][\w.'-]*)\s+){{0,4}}{name}\b",
+                 text):
+        return True
+    return bool(re.search(rf"[,\"”]\s*(he|she|they|it)\s+{_SPOKE}\b", text, re.I)
+                and re.search(rf"\b{name}\b", before))
 
 
 def names_in(question: str) -> list[str]:
@@ -113,6 +167,8 @@ class Sentence:
     end: int
     text: str
     rank: int
+    #: The sentence before it in the article, whose words a short sentence ("It passed the House …") leans on.
+    before: str = ""
     dense: float = 0.0
     lexical: float = 0.0
     focus: float = 0.0
@@ -123,12 +179,19 @@ class Sentence:
         return W_DENSE * self.dense + W_LEXICAL * self.lexical + W_FOCUS * self.focus + W_CUE * self.cue
 
 
-def sentences_of(passages: list[Passage]) -> list[Sentence]:
-    """Every sentence of the passages, quoted from the chunk text (and so verbatim from the article)."""
+def sentences_of(passages: list[Passage], article_text: Callable[[str], str] | None = None) -> list[Sentence]:
+    """Every sentence of the passages, quoted from the chunk text (and so verbatim from the article),
+    with the sentence before it (from the article text when it lies in the previous chunk)."""
     out = []
     for p in passages:
+        previous = ""
+        if article_text and p.chunk.start > 0:
+            head = article_text(p.article.doc_id)[max(0, p.chunk.start - 400) : p.chunk.start].rstrip()
+            previous = re.split(r"(?<=[.!?\"”])\s+", head)[-1]
         for s, e in p.chunk.sentences:
-            out.append(Sentence(p.article, s, e, p.chunk.text[s - p.chunk.start : e - p.chunk.start], p.rank))
+            text = p.chunk.text[s - p.chunk.start : e - p.chunk.start]
+            out.append(Sentence(p.article, s, e, text, p.rank, previous))
+            previous = text
     return out
 
 
@@ -141,7 +204,7 @@ def weighted_terms(query: Query) -> dict[str, float]:
     return weights
 
 
-def coverage(weights: dict[str, float], idf: dict[str, float], present: frozenset[str]) -> float:
+def coverage(weights: dict[str, float], idf: dict[str, float], present: frozenset[str] | set[str]) -> float:
     """IDF-weighted share of the query's terms found in ``present``.
 
     >>> coverage({"manila": 1.0, "lavrov": 1.0}, {"manila": 3.0, "lavrov": 1.0}, frozenset({"manila"}))
@@ -151,6 +214,18 @@ def coverage(weights: dict[str, float], idf: dict[str, float], present: frozense
     if total == 0:
         return 0.0
     return sum(w * idf.get(t, 0.0) for t, w in weights.items() if t in present) / total
+
+
+def coverage_in_context(weights: dict[str, float], idf: dict[str, float], own: frozenset[str],
+                        before: frozenset[str]) -> float:
+    """``coverage`` of a sentence's own words, plus a share of what only the sentence before it adds.
+
+    >>> coverage_in_context({"house": 1.0, "bill": 1.0}, {"house": 1.0, "bill": 1.0}, frozenset({"house"}),
+    ...                     frozenset({"bill"}))
+    0.75
+    """
+    own_share = coverage(weights, idf, own)
+    return own_share + BEFORE_SHARE * (coverage(weights, idf, own | before) - own_share)
 
 
 def idf_weights(df: dict[str, int], n_docs: int) -> dict[str, float]:
@@ -171,34 +246,56 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
     for s in sentences:
         vector = vectors.get((s.article.doc_id, s.start))
         dense = float(np.clip(vector @ query_vector, 0.0, 1.0)) if vector is not None else 0.0
-        lexical = coverage(weights, idf, term_set(s.text)) if weights else dense
+        lexical = coverage_in_context(weights, idf, term_set(s.text), term_set(s.before)) if weights else dense
         cue = sum(has_cue(c, s.text) for c in cues) / len(cues) if cues else 0.0
-        scored.append(Sentence(s.article, s.start, s.end, s.text, s.rank, dense, lexical,
+        scored.append(Sentence(s.article, s.start, s.end, s.text, s.rank, s.before, dense, lexical,
                                focus[s.article.doc_id] if weights else dense, cue))
     return sorted(scored, key=lambda s: (-s.support, s.rank, s.start))
 
 
-def select(scored: list[Sentence], threshold: float) -> list[Sentence]:
+def select(scored: list[Sentence], threshold: float, weights: dict[str, float] | None = None,
+           idf: dict[str, float] | None = None) -> list[Sentence]:
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
-    (a date for "when", a quote for "what did … say"), among those close to the top; the others
-    must be close to it and come from articles as much on topic. Returned in reading order:
-    articles by their first chosen sentence, sentences by position.
+    (a date for "when", a quote for "what did … say"), among those close to the top. Each further
+    one must be close to it, come from an article as much on topic, and either be another article's
+    answer or cover question words the chosen ones do not: a sentence that only repeats what is
+    already cited is not cited. Returned in reading order: articles by their first chosen sentence,
+    sentences by position.
     """
     if not scored or scored[0].support < threshold:
         return []
     pool = [s for s in scored if s.support >= max(threshold, scored[0].support - PRIMARY_MARGIN)]
     best = max(pool, key=lambda s: (s.cue, s.support))
     chosen = [best]
+    own, before = set(term_set(best.text)), set(term_set(best.before))
     for s in scored:
         if len(chosen) == MAX_SENTENCES:
             break
         if s is best or s.cue < best.cue:
             continue
-        if s.support >= max(threshold, best.support - MARGIN) and s.focus >= best.focus - FOCUS_MARGIN:
-            chosen.append(s)
+        if s.support < max(threshold, best.support - MARGIN) or s.focus < best.focus - FOCUS_MARGIN:
+            continue
+        new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
+        if weights and idf and not new_article:
+            more = own | term_set(s.text)
+            gain = (coverage_in_context(weights, idf, frozenset(more), frozenset(before))
+                    - coverage_in_context(weights, idf, frozenset(own), frozenset(before)))
+            if gain < MIN_GAIN:
+                continue
+            own = more
+        chosen.append(s)
     return reading_order(chosen)
+
+
+def byline_of_best_article(scored: list[Sentence]) -> list[Sentence]:
+    """For a question about a report itself ("What is the date of the IANS report …?"): the byline of
+    the retrieved article most on topic, when it has one among the candidates."""
+    if not scored or scored[0].support <= 0:
+        return []
+    top = max(scored, key=lambda s: (s.focus, s.support))
+    return [s for s in scored if s.article.doc_id == top.article.doc_id and is_byline(s.text)][:1]
 
 
 def reading_order(chosen: list[Sentence]) -> list[Sentence]:
@@ -275,10 +372,17 @@ class ExtractiveBackend:
         df, n_docs = self.document_frequency(list(weights))
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         cues = expected_cues(query.question)
-        scored = score(sentences_of(passages), self.embed_query(query.text), vectors, weights,
-                       idf_weights(df, n_docs), passages, cues)
-        chosen = select(scored, self.threshold)
+        idf = idf_weights(df, n_docs)
+        candidates = sentences_of(passages, self.article_text)
+        scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
         reason = ""
+        speaker = speaker_in(query.question)
+        if speaker:  # "What did Tillerson say …?" is answered by Tillerson's words, not by words about him
+            scored = [s for s in scored if attributed(speaker, s.text, s.before)]
+            if not scored:
+                reason = f"nothing retrieved about this gives {speaker}'s own words"
+        chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
+        chosen = chosen or select(scored, self.threshold, weights, idf)
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [c for c in cues if c in REQUIRED_CUES and not any(has_cue(c, s.text) for s in chosen)]
