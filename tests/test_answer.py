@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from rag.answer import Sentence, attributed, coverage, expected_cues, names_in, select, speaker_in
-from rag.types import ArticleInfo
+from rag.answer import W_DENSE, Sentence, attributed, coverage, expected_cues, names_in, select, speaker_in
 from rag.condense import condense
 from rag.errors import NotFoundError
+from rag.types import ArticleInfo
 from rag.verify import verify
 
 F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
@@ -129,7 +129,7 @@ def test_what_someone_said_is_answered_with_their_own_words_not_words_about_them
 
 
 def test_a_question_about_the_report_itself_is_answered_by_its_byline(seeded):
-    answer = seeded.ask("What is the date of the IANS report saying Russia-US ties are at a dangerous confrontational point?")
+    answer = seeded.ask("What is the date of the IANS report saying Russia-US ties are at a confrontational point?")
     assert [c.quote for c in answer.citations] == ["By IANS | Updated: July 22, 2021 10:15 IST"]
     assert_verbatim(seeded, answer)
 
@@ -146,9 +146,7 @@ def test_speaker_and_attribution_by_hand():
 
 def _sentence(doc: str, start: int, text: str, support: float) -> Sentence:
     article = ArticleInfo(doc_id=doc, file=f"{doc}.txt", title=None, source=None, published=None)
-    # dense carries the whole support here: W_DENSE * dense == support
-    from rag import answer
-    return Sentence(article, start, start + len(text), text, rank=1, dense=support / answer.W_DENSE)
+    return Sentence(article, start, start + len(text), text, rank=1, dense=support / W_DENSE)  # support == given
 
 
 def test_a_further_sentence_is_cited_only_when_it_adds_something():
