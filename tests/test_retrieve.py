@@ -137,25 +137,37 @@ def test_the_threshold_decides_what_is_near():
 # -- reciprocal rank fusion ------------------------------------------------------------------------
 
 
-def test_rrf_ranks_first_a_chunk_that_both_retrievers_rank_first(seeded):
-    """llama-index's RRF scores 1/(60 + r) per retriever (r from 0): first in both gives 2/60."""
+def test_dense_side_scores_each_chunk_by_its_best_sentence(seeded):
+    """Small-to-big: a chunk's dense score is the cosine of its best stored sentence with the query."""
+    from llama_index.core.schema import QueryBundle
+
+    from rag.retrieve import sentence_retriever
+
     question = "How did the Senate vote on the sanctions bill?"
-    dense = seeded.retriever._index.as_retriever(similarity_top_k=5).retrieve(question)
-    lexical = seeded.lexical.retriever(5).retrieve(question)
-    assert dense[0].node.node_id == lexical[0].node.node_id
+    vector = seeded.embed_query(question)
+    got = sentence_retriever(seeded.store, 3, None).retrieve(QueryBundle(question, embedding=vector.tolist()))
+    assert len(got) == 3 and [g.score for g in got] == sorted((g.score for g in got), reverse=True)
+    top = got[0]
+    sentences = seeded.store.sentence_vectors([top.node.node_id])
+    assert top.score == pytest.approx(max(float(v @ vector) for v in sentences.values()), abs=1e-4)
+    assert "98-2" in top.node.get_content()
 
+
+def test_a_chunk_both_retrievers_rank_first_is_ranked_first(seeded):
+    question = "How did the Senate vote on the sanctions bill?"
     (top, second) = seeded.retriever.retrieve(question, 2)
-
-    assert top.chunk.chunk_id == dense[0].node.node_id
-    assert top.score == pytest.approx(1 / 60 + 1 / 60)
+    assert "98-2" in top.chunk.text
     assert second.score < top.score
 
 
-def test_rrf_prefers_agreement_over_a_single_first_place():
-    """Hand-made ranked lists through QueryFusionRetriever itself: c is 2nd in both, a and b 1st in one each."""
+def test_fusion_weights_bm25_above_dense():
+    """Hand-made scored lists through QueryFusionRetriever itself: with equal spreads, the chunk BM25
+    ranks first wins over the one dense ranks first."""
     from llama_index.core.llms import MockLLM
     from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
     from llama_index.core.schema import NodeWithScore, TextNode
+
+    from rag.retrieve import DENSE_WEIGHT, LEXICAL_WEIGHT
 
     class Ranked(BaseRetriever):
         def __init__(self, ids: list[str]) -> None:
@@ -167,10 +179,8 @@ def test_rrf_prefers_agreement_over_a_single_first_place():
             return [NodeWithScore(node=n, score=10.0 - r) for r, n in enumerate(nodes)]
 
     fusion = QueryFusionRetriever(
-        [Ranked(["a", "c", "d"]), Ranked(["b", "c", "e"])], mode="reciprocal_rerank", similarity_top_k=5,
-        num_queries=1, use_async=False, llm=MockLLM(),
+        [Ranked(["a", "c", "d"]), Ranked(["b", "c", "e"])], mode="dist_based_score",
+        retriever_weights=[DENSE_WEIGHT, LEXICAL_WEIGHT], similarity_top_k=5, num_queries=1, use_async=False,
+        llm=MockLLM(),
     )
-    results = fusion.retrieve("anything")
-    assert [r.node.node_id for r in results][:1] == ["c"]
-    assert results[0].score == pytest.approx(2 / 61)  # > 1/60 for a or b alone
-    assert {r.node.node_id for r in results[1:3]} == {"a", "b"}
+    assert [r.node.node_id for r in fusion.retrieve("anything")][:2] == ["c", "b"]
