@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -204,7 +205,7 @@ def weighted_terms(query: Query) -> dict[str, float]:
     return weights
 
 
-def coverage(weights: dict[str, float], idf: dict[str, float], present: frozenset[str] | set[str]) -> float:
+def coverage(weights: dict[str, float], idf: dict[str, float], present: AbstractSet[str]) -> float:
     """IDF-weighted share of the query's terms found in ``present``.
 
     >>> coverage({"manila": 1.0, "lavrov": 1.0}, {"manila": 3.0, "lavrov": 1.0}, frozenset({"manila"}))
@@ -216,8 +217,8 @@ def coverage(weights: dict[str, float], idf: dict[str, float], present: frozense
     return sum(w * idf.get(t, 0.0) for t, w in weights.items() if t in present) / total
 
 
-def coverage_in_context(weights: dict[str, float], idf: dict[str, float], own: frozenset[str],
-                        before: frozenset[str]) -> float:
+def coverage_in_context(weights: dict[str, float], idf: dict[str, float], own: AbstractSet[str],
+                        before: AbstractSet[str]) -> float:
     """``coverage`` of a sentence's own words, plus a share of what only the sentence before it adds.
 
     >>> coverage_in_context({"house": 1.0, "bill": 1.0}, {"house": 1.0, "bill": 1.0}, frozenset({"house"}),
@@ -269,7 +270,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     pool = [s for s in scored if s.support >= max(threshold, scored[0].support - PRIMARY_MARGIN)]
     best = max(pool, key=lambda s: (s.cue, s.support))
     chosen = [best]
-    own, before = set(term_set(best.text)), set(term_set(best.before))
+    own, before = term_set(best.text), term_set(best.before)
     for s in scored:
         if len(chosen) == MAX_SENTENCES:
             break
@@ -280,8 +281,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
         new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
         if weights and idf and not new_article:
             more = own | term_set(s.text)
-            gain = (coverage_in_context(weights, idf, frozenset(more), frozenset(before))
-                    - coverage_in_context(weights, idf, frozenset(own), frozenset(before)))
+            gain = coverage_in_context(weights, idf, more, before) - coverage_in_context(weights, idf, own, before)
             if gain < MIN_GAIN:
                 continue
             own = more
@@ -341,11 +341,17 @@ class ExtractiveBackend:
         self.document_frequency = document_frequency
         self.article_text = article_text
         self.threshold = threshold
-        self._terms: dict[str, frozenset[str]] = {}  # doc_id is a content hash: never stale
+        self._texts: dict[str, str] = {}  # doc_id is a content hash: never stale
+        self._terms: dict[str, frozenset[str]] = {}
+
+    def text_of(self, doc_id: str) -> str:
+        if doc_id not in self._texts:
+            self._texts[doc_id] = self.article_text(doc_id)
+        return self._texts[doc_id]
 
     def terms_of(self, doc_id: str) -> frozenset[str]:
         if doc_id not in self._terms:
-            self._terms[doc_id] = article_terms(self.article_text(doc_id))
+            self._terms[doc_id] = article_terms(self.text_of(doc_id))
         return self._terms[doc_id]
 
     def cover_names(self, question: str, chosen: list[Sentence],
@@ -373,7 +379,7 @@ class ExtractiveBackend:
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         cues = expected_cues(query.question)
         idf = idf_weights(df, n_docs)
-        candidates = sentences_of(passages, self.article_text)
+        candidates = sentences_of(passages, self.text_of)
         scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
         reason = ""
         speaker = speaker_in(query.question)

@@ -31,7 +31,7 @@ _SENTENCES_PER_CHUNK = 5
 DENSE_WEIGHT, LEXICAL_WEIGHT = 0.4, 0.6
 
 
-def sentence_retriever(store: Store, top_k: int, filters: Any) -> Any:
+def sentence_retriever(store: Store, top_k: int) -> Any:
     """A llama-index retriever: chunks ranked by their best-matching stored sentence vector."""
     from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import NodeWithScore, QueryBundle
@@ -48,7 +48,7 @@ def sentence_retriever(store: Store, top_k: int, filters: Any) -> Any:
             for meta, distance in zip(got["metadatas"][0], got["distances"][0], strict=True):
                 best.setdefault(meta["chunk_id"], 1.0 - float(distance))  # cosine space: first is best
             ids = list(best)[:top_k]
-            nodes = store.vector_store.get_nodes(node_ids=ids, filters=filters) if ids else []
+            nodes = store.vector_store.get_nodes(node_ids=ids) if ids else []
             return sorted((NodeWithScore(node=n, score=best[n.node_id]) for n in nodes),
                           key=lambda n: -(n.score or 0.0))
 
@@ -139,7 +139,7 @@ class HybridRetriever:
         metadata_filters = to_metadata_filters(filters or Filters())
         # A filter can exclude most of the nearest sentences: then the chunks' own vectors, filtered in Chroma.
         dense = (self._index.as_retriever(similarity_top_k=pool, filters=metadata_filters) if metadata_filters
-                 else sentence_retriever(self.store, pool, None))
+                 else sentence_retriever(self.store, pool))
         retrievers, weights = [dense], [DENSE_WEIGHT]
         self.lexical.refresh(max_age=2.0)  # another process may have changed the store
         bm25 = self.lexical.retriever(pool, metadata_filters)

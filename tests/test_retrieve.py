@@ -145,7 +145,7 @@ def test_dense_side_scores_each_chunk_by_its_best_sentence(seeded):
 
     question = "How did the Senate vote on the sanctions bill?"
     vector = seeded.embed_query(question)
-    got = sentence_retriever(seeded.store, 3, None).retrieve(QueryBundle(question, embedding=vector.tolist()))
+    got = sentence_retriever(seeded.store, 3).retrieve(QueryBundle(question, embedding=vector.tolist()))
     assert len(got) == 3 and [g.score for g in got] == sorted((g.score for g in got), reverse=True)
     top = got[0]
     sentences = seeded.store.sentence_vectors([top.node.node_id])
