@@ -179,6 +179,17 @@ class Store:
         pairs = zip(got["metadatas"], got["embeddings"], strict=True)
         return {(m["doc_id"], int(m["start"])): np.asarray(v) for m, v in pairs}
 
+    def chunks_by_best_sentence(self, vector: np.ndarray, n_sentences: int) -> dict[str, float]:
+        """Chunk ids of the ``n_sentences`` sentences nearest ``vector``, each with its best sentence's
+        cosine similarity, best first."""
+        if not self.sentences.count():
+            return {}
+        got = self.sentences.query(query_embeddings=[vector], n_results=n_sentences, include=["metadatas", "distances"])
+        best: dict[str, float] = {}
+        for meta, distance in zip(got["metadatas"][0], got["distances"][0], strict=True):
+            best.setdefault(meta["chunk_id"], 1.0 - float(distance))  # cosine space, nearest first
+        return best
+
     # -- writing ---------------------------------------------------------------------------------
 
     def add(self, article: Article, chunks: list[Chunk], chunk_vectors: np.ndarray,

@@ -38,15 +38,7 @@ def sentence_retriever(store: Store, top_k: int) -> Any:
 
     class SentenceToChunkRetriever(BaseRetriever):
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-            if not store.sentences.count():
-                return []
-            got = store.sentences.query(
-                query_embeddings=[query_bundle.embedding], n_results=top_k * _SENTENCES_PER_CHUNK,
-                include=["metadatas", "distances"],
-            )
-            best: dict[str, float] = {}
-            for meta, distance in zip(got["metadatas"][0], got["distances"][0], strict=True):
-                best.setdefault(meta["chunk_id"], 1.0 - float(distance))  # cosine space: first is best
+            best = store.chunks_by_best_sentence(np.asarray(query_bundle.embedding), top_k * _SENTENCES_PER_CHUNK)
             ids = list(best)[:top_k]
             nodes = store.vector_store.get_nodes(node_ids=ids) if ids else []
             return sorted((NodeWithScore(node=n, score=best[n.node_id]) for n in nodes),
