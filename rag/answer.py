@@ -39,6 +39,8 @@ CONTEXT_WEIGHT = 0.35
 BEFORE_SHARE = 0.5
 #: A further sentence from an article already cited must add this much query coverage.
 MIN_GAIN = 0.1
+#: Words sharing this many first letters count as the same word in the lexical scores (see ``matches``).
+PREFIX_CHARS = 5
 #: The answer's first sentence is the best one that has the expected cue, among those this close to the top.
 PRIMARY_MARGIN = 0.15
 #: Further sentences must be this close to the first one, from an article as much on topic.
@@ -75,13 +77,45 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
+#: "Who …?" asks for a name: a run of capitalised words ("Maria Zakharova") none of which the question gives.
+_ASKS_NAME = re.compile(r"^\s*(who|whom|whose)\b", re.I)
+_NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One kind of answer a question's wording asks for, and how to recognise a sentence that gives it."""
+
+    cue: str
+    #: Stemmed words the question (and its conversation) already gives; a name among them is no answer.
+    given: frozenset[str] = frozenset()
+
+    def given_by(self, text: str) -> bool:
+        if self.cue == "name":
+            return any(not set(content_terms(run)) & self.given for run in _NAME_RUN.findall(text))
+        return bool(CUES[self.cue][1].search(text))
+
+
+def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
+    """What the question's wording asks for, in ``expected_cues`` order.
+
+    >>> [w.cue for w in wanted("Who is the spokeswoman who said Russia won't give Crimea back?")]
+    ['speech', 'name']
+    """
+    given = frozenset(content_terms(" ".join((question, *context))))
+    out = [Wanted(name) for name, (asks, _) in CUES.items() if asks.search(question)]
+    if _ASKS_NAME.search(question):
+        out.append(Wanted("name", given))
+    return tuple(out)
+
+
 def expected_cues(question: str) -> tuple[str, ...]:
     """What kinds of answer the question's wording asks for.
 
     >>> expected_cues("When did the House pass the bill?"), expected_cues("What did Lavrov say in Manila?")
     (('date',), ('speech',))
     """
-    return tuple(name for name, (asks, _) in CUES.items() if asks.search(question))
+    return tuple(w.cue for w in wanted(question))
 
 
 #: A question about a report itself (its date, time, agency or author), which its byline answers.
@@ -92,10 +126,6 @@ ABOUT_REPORT = re.compile(r"^(?=.*\b(report|story|article|dispatch)\b)"
 def is_byline(text: str) -> bool:
     """``By IANS | Updated: July 22, 2021 10:15 IST`` and the like (``index.describe`` reads them too)."""
     return bool(BYLINE.match(text))
-
-
-def has_cue(cue: str, text: str) -> bool:
-    return bool(CUES[cue][1].search(text))
 
 
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
@@ -214,7 +244,22 @@ def coverage(weights: dict[str, float], idf: dict[str, float], present: Abstract
     total = sum(w * idf.get(t, 0.0) for t, w in weights.items())
     if total == 0:
         return 0.0
-    return sum(w * idf.get(t, 0.0) for t, w in weights.items() if t in present) / total
+    return sum(w * idf.get(t, 0.0) for t, w in weights.items() if matches(t, present)) / total
+
+
+def matches(term: str, present: AbstractSet[str]) -> bool:
+    """``term`` is among the words ``present``, or shares its first ``PREFIX_CHARS`` letters with one of them
+    (the stemmer leaves "relations" and "relationship" apart).
+
+    >>> matches("relat", frozenset({"relationship"})), matches("tass", frozenset({"task"}))
+    (True, False)
+    """
+    if term in present:
+        return True
+    if len(term) < PREFIX_CHARS:
+        return False
+    head = term[:PREFIX_CHARS]
+    return any(word.startswith(head) for word in present)
 
 
 def coverage_in_context(weights: dict[str, float], idf: dict[str, float], own: AbstractSet[str],
@@ -237,7 +282,7 @@ def idf_weights(df: dict[str, int], n_docs: int) -> dict[str, float]:
 
 def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tuple[str, int], np.ndarray],
           weights: dict[str, float], idf: dict[str, float], passages: list[Passage],
-          cues: tuple[str, ...] = ()) -> list[Sentence]:
+          cues: tuple[Wanted, ...] = ()) -> list[Sentence]:
     """The sentences with their scores filled in, best support first."""
     by_article: dict[str, set[str]] = {}
     for p in passages:
@@ -248,7 +293,7 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
         vector = vectors.get((s.article.doc_id, s.start))
         dense = float(np.clip(vector @ query_vector, 0.0, 1.0)) if vector is not None else 0.0
         lexical = coverage_in_context(weights, idf, term_set(s.text), term_set(s.before)) if weights else dense
-        cue = sum(has_cue(c, s.text) for c in cues) / len(cues) if cues else 0.0
+        cue = sum(w.given_by(s.text) for w in cues) / len(cues) if cues else 0.0
         scored.append(Sentence(s.article, s.start, s.end, s.text, s.rank, s.before, dense, lexical,
                                focus[s.article.doc_id] if weights else dense, cue))
     return sorted(scored, key=lambda s: (-s.support, s.rank, s.start))
@@ -377,7 +422,7 @@ class ExtractiveBackend:
         weights = weighted_terms(query)
         df, n_docs = self.document_frequency(list(weights))
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
-        cues = expected_cues(query.question)
+        cues = wanted(query.question, query.context)
         idf = idf_weights(df, n_docs)
         candidates = sentences_of(passages, self.text_of)
         scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
@@ -391,7 +436,7 @@ class ExtractiveBackend:
         chosen = chosen or select(scored, self.threshold, weights, idf)
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
-            lacking = [c for c in cues if c in REQUIRED_CUES and not any(has_cue(c, s.text) for s in chosen)]
+            lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]
             if missing:
                 reason = f"nothing retrieved about this mentions {', '.join(missing)}"
             elif lacking:

@@ -6,7 +6,18 @@ import dataclasses
 
 import pytest
 
-from rag.answer import W_DENSE, Sentence, attributed, coverage, expected_cues, names_in, select, speaker_in
+from rag.answer import (
+    W_DENSE,
+    Sentence,
+    attributed,
+    coverage,
+    expected_cues,
+    matches,
+    names_in,
+    select,
+    speaker_in,
+    wanted,
+)
 from rag.condense import condense
 from rag.errors import NotFoundError
 from rag.types import ArticleInfo
@@ -157,3 +168,23 @@ def test_a_further_sentence_is_cited_only_when_it_adds_something():
     other = _sentence("b", 0, "The House vote was close.", 0.57)  # another article's account
     chosen = select([first, echo, other], threshold=0.4, weights=weights, idf=idf)
     assert [(s.article.doc_id, s.start) for s in chosen] == [("a", 0), ("b", 0)]
+
+
+def test_words_that_share_their_first_five_letters_match():
+    assert matches("relat", frozenset({"relationship"}))  # "relations" and "relationship" stem apart
+    assert not matches("relat", frozenset({"rela"}))
+    assert not matches("tass", frozenset({"task"}))  # short words match only exactly
+    assert coverage({"relat": 1.0, "twitter": 1.0}, {"relat": 1.0, "twitter": 1.0}, frozenset({"relationship"})) == 0.5
+
+
+def test_who_asks_for_a_name_the_question_does_not_give():
+    name = next(w for w in wanted("Who is the Russian Foreign Ministry spokeswoman?") if w.cue == "name")
+    assert name.given_by("Russia's Foreign Ministry spokeswoman Maria Zakharova clearly stated it.")
+    assert not name.given_by('"Crimea is part of the Russian Federation," she told reporters.')  # "Russian" is given
+    follow_up = next(w for w in wanted("Who did he meet there?", ("Lavrov", "Manila")) if w.cue == "name")
+    assert not follow_up.given_by("Sergey Lavrov spoke.") and follow_up.given_by("He met Rex Tillerson.")
+
+
+def test_the_spokeswoman_is_named_by_the_sentence_that_names_her(seeded):
+    answer = seeded.ask("Who is the Russian Foreign Ministry spokeswoman who said Russia won't give Crimea back?")
+    assert "Maria Zakharova" in answer.citations[0].quote
