@@ -16,6 +16,7 @@ the threshold was chosen on the eval set).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -77,9 +78,13 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
-#: "Who …?" asks for a name: a run of capitalised words ("Maria Zakharova") none of which the question gives.
-_ASKS_NAME = re.compile(r"^\s*(who|whom|whose)\b", re.I)
+#: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
+#: none of which the question gives.
+_ASKS_NAME = re.compile(r"^\s*(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
+#: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
+_ASKS_PLACE = re.compile(r"^\s*where\b|\b(which|what) (city|cities|town|towns|place|places|venue|capital)\b", re.I)
+_PLACE = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_MONTHS}|{_WEEKDAYS})\b)([A-Z][a-z]+)")
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class Wanted:
     def given_by(self, text: str) -> bool:
         if self.cue == "name":
             return any(not set(content_terms(run)) & self.given for run in _NAME_RUN.findall(text))
+        if self.cue == "place":
+            return any(not set(content_terms(place)) & self.given for place in _PLACE.findall(text))
         return bool(CUES[self.cue][1].search(text))
 
 
@@ -106,6 +113,8 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     out = [Wanted(name) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question):
         out.append(Wanted("name", given))
+    if _ASKS_PLACE.search(question):
+        out.append(Wanted("place", given))
     return tuple(out)
 
 
@@ -129,7 +138,7 @@ def is_byline(text: str) -> bool:
 
 
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
-REQUIRED_CUES = ("date", "number")
+REQUIRED_CUES = ("date", "number", "place")
 
 
 _ASKS_SPEAKER = re.compile(
@@ -200,10 +209,18 @@ class Sentence:
     rank: int
     #: The sentence before it in the article, whose words a short sentence ("It passed the House …") leans on.
     before: str = ""
+    #: The sentence after it, which may say whose words a quote is ("CNN quoted Tillerson as saying.").
+    after: str = ""
     dense: float = 0.0
     lexical: float = 0.0
     focus: float = 0.0
     cue: float = 0.0
+
+    @property
+    def attribution(self) -> str:
+        """The sentence after a quote when it says whose words they are ("CNN quoted Tillerson as saying.")."""
+        quoted = self.text.rstrip().endswith(('"', "”"))
+        return self.after if quoted and re.search(rf"\b({_SPOKE}|{_QUOTING}|saying)\b", self.after) else ""
 
     @property
     def support(self) -> float:
@@ -212,18 +229,24 @@ class Sentence:
 
 def sentences_of(passages: list[Passage], article_text: Callable[[str], str] | None = None) -> list[Sentence]:
     """Every sentence of the passages, quoted from the chunk text (and so verbatim from the article),
-    with the sentence before it (from the article text when it lies in the previous chunk)."""
+    with the sentences before and after it (from the article text when they lie in the next chunks)."""
     out = []
     for p in passages:
-        previous = ""
-        if article_text and p.chunk.start > 0:
-            head = article_text(p.article.doc_id)[max(0, p.chunk.start - 400) : p.chunk.start].rstrip()
-            previous = re.split(r"(?<=[.!?\"”])\s+", head)[-1]
-        for s, e in p.chunk.sentences:
-            text = p.chunk.text[s - p.chunk.start : e - p.chunk.start]
-            out.append(Sentence(p.article, s, e, text, p.rank, previous))
-            previous = text
+        texts = [p.chunk.text[s - p.chunk.start : e - p.chunk.start] for s, e in p.chunk.sentences]
+        previous = following = ""
+        if article_text:
+            text = article_text(p.article.doc_id)
+            head = text[max(0, p.chunk.start - 400) : p.chunk.start].rstrip()
+            previous = _SENTENCE_BREAK.split(head)[-1] if head else ""
+            tail = text[p.chunk.end : p.chunk.end + 400].lstrip()
+            following = _SENTENCE_BREAK.split(tail)[0] if tail else ""
+        befores, afters = [previous, *texts[:-1]], [*texts[1:], following]
+        for (s, e), text, before, after in zip(p.chunk.sentences, texts, befores, afters, strict=True):
+            out.append(Sentence(p.article, s, e, text, p.rank, before, after))
     return out
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?\"”])\s+")
 
 
 def weighted_terms(query: Query) -> dict[str, float]:
@@ -294,8 +317,8 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
         dense = float(np.clip(vector @ query_vector, 0.0, 1.0)) if vector is not None else 0.0
         lexical = coverage_in_context(weights, idf, term_set(s.text), term_set(s.before)) if weights else dense
         cue = sum(w.given_by(s.text) for w in cues) / len(cues) if cues else 0.0
-        scored.append(Sentence(s.article, s.start, s.end, s.text, s.rank, s.before, dense, lexical,
-                               focus[s.article.doc_id] if weights else dense, cue))
+        scored.append(dataclasses.replace(s, dense=dense, lexical=lexical,
+                                          focus=focus[s.article.doc_id] if weights else dense, cue=cue))
     return sorted(scored, key=lambda s: (-s.support, s.rank, s.start))
 
 
@@ -315,7 +338,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     pool = [s for s in scored if s.support >= max(threshold, scored[0].support - PRIMARY_MARGIN)]
     best = max(pool, key=lambda s: (s.cue, s.support))
     chosen = [best]
-    own, before = term_set(best.text), term_set(best.before)
+    said = around(best)  # what the chosen sentences, and those next to them, say
     for s in scored:
         if len(chosen) == MAX_SENTENCES:
             break
@@ -324,14 +347,18 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
         if s.support < max(threshold, best.support - MARGIN) or s.focus < best.focus - FOCUS_MARGIN:
             continue
         new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
-        if weights and idf and not new_article:
-            more = own | term_set(s.text)
-            gain = coverage_in_context(weights, idf, more, before) - coverage_in_context(weights, idf, own, before)
-            if gain < MIN_GAIN:
-                continue
-            own = more
+        more = said | around(s)
+        gain = coverage(weights, idf, more) - coverage(weights, idf, said) if weights and idf else 1.0
+        if not new_article and gain < MIN_GAIN:
+            continue
+        said = more
         chosen.append(s)
     return reading_order(chosen)
+
+
+def around(s: Sentence) -> frozenset[str]:
+    """The words of a sentence, of the sentence before it and, for a quote, of the attribution after it."""
+    return term_set(s.before) | term_set(s.text) | term_set(s.attribution)
 
 
 def byline_of_best_article(scored: list[Sentence]) -> list[Sentence]:

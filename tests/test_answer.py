@@ -188,3 +188,23 @@ def test_who_asks_for_a_name_the_question_does_not_give():
 def test_the_spokeswoman_is_named_by_the_sentence_that_names_her(seeded):
     answer = seeded.ask("Who is the Russian Foreign Ministry spokeswoman who said Russia won't give Crimea back?")
     assert "Maria Zakharova" in answer.citations[0].quote
+
+
+def test_where_asks_for_a_place_the_question_does_not_give_and_abstains_without_one(seeded):
+    place = next(w for w in wanted("Where did Putin and Biden hold their summit?") if w.cue == "place")
+    assert place.given_by("The summit between Putin and Biden in Geneva showed there were opportunities.")
+    assert not place.given_by("Putin met Biden in June.") and not place.given_by("It was held in a statement.")
+    # Article 000 says the property was seized, but nowhere says where it was.
+    assert seeded.ask("Where was the Russian diplomatic property seized by the US located?").abstained
+
+
+def test_the_attribution_after_a_quote_counts_as_said_by_it():
+    article = ArticleInfo(doc_id="a", file="a.txt", title=None, source=None, published=None)
+    quote = Sentence(article, 0, 30, '"We expect Russia to honor it."', 1, after="CNN quoted Tillerson as saying.")
+    plain = Sentence(article, 0, 20, "The bill passed 98-2.", 1, after="It passed the House on Tuesday 419-3.")
+    assert quote.attribution == "CNN quoted Tillerson as saying." and plain.attribution == ""
+    # So a sentence that only adds "Tillerson" to the quote is not cited beside it ...
+    weights, idf = {"tillerson": 1.0, "honor": 1.0}, {"tillerson": 1.0, "honor": 1.0}
+    first = dataclasses.replace(quote, dense=0.6 / W_DENSE)
+    echo = _sentence("a", 100, "Tillerson made these remarks in Bonn.", 0.58)
+    assert select([first, echo], threshold=0.4, weights=weights, idf=idf) == [first]
