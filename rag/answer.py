@@ -80,6 +80,8 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 #: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
 #: none of which the question gives.
+#: "Moscow, July 22 …": where and when a report was filed, which is no answer to when something happened.
+_DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2}}\b")
 _ASKS_NAME = re.compile(r"^\s*(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
@@ -100,6 +102,8 @@ class Wanted:
             return any(not set(content_terms(run)) & self.given for run in _NAME_RUN.findall(text))
         if self.cue == "place":
             return any(not set(content_terms(place)) & self.given for place in _PLACE.findall(text))
+        if self.cue == "date":  # a dateline dates the report, not what it reports
+            text = _DATELINE.sub("", text)
         return bool(CUES[self.cue][1].search(text))
 
 

@@ -208,3 +208,12 @@ def test_the_attribution_after_a_quote_counts_as_said_by_it():
     first = dataclasses.replace(quote, dense=0.6 / W_DENSE)
     echo = _sentence("a", 100, "Tillerson made these remarks in Bonn.", 0.58)
     assert select([first, echo], threshold=0.4, weights=weights, idf=idf) == [first]
+
+
+def test_a_dateline_is_no_answer_to_when_something_happened(seeded):
+    date = next(w for w in wanted("When was the statement published?") if w.cue == "date")
+    assert not date.given_by("Moscow, July 22 The Russia-US relations have approached a dangerous point.")
+    assert date.given_by("according to the statement published on Wednesday.")
+    answer = seeded.ask("When was the Russian Foreign Ministry statement about the dangerous confrontational point "
+                        "published?")
+    assert "Wednesday" in answer.text
