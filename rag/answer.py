@@ -151,6 +151,7 @@ _ASKS_SPEAKER = re.compile(
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
 _QUOTING = r"(said|says|quoted|according to)"
+_ATTRIBUTION = rf"\b({_SPOKE}|{_QUOTING}|saying)\b"
 
 
 def speaker_in(question: str) -> str | None:
@@ -224,7 +225,14 @@ class Sentence:
     def attribution(self) -> str:
         """The sentence after a quote when it says whose words they are ("CNN quoted Tillerson as saying.")."""
         quoted = self.text.rstrip().endswith(('"', "”"))
-        return self.after if quoted and re.search(rf"\b({_SPOKE}|{_QUOTING}|saying)\b", self.after) else ""
+        return self.after if quoted and re.search(_ATTRIBUTION, self.after) else ""
+
+    @property
+    def only_attribution(self) -> bool:
+        """A short sentence that only says whose the quote before it was ("CNN quoted Tillerson as saying."):
+        no answer on its own; the quote is, with this as its ``attribution``."""
+        return (len(self.text.split()) <= 8 and not re.search(r"[\"“”]", self.text)
+                and self.before.rstrip().endswith(('"', "”")) and bool(re.search(_ATTRIBUTION, self.text)))
 
     @property
     def support(self) -> float:
@@ -455,12 +463,13 @@ class ExtractiveBackend:
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         cues = wanted(query.question, query.context)
         idf = idf_weights(df, n_docs)
-        candidates = sentences_of(passages, self.text_of)
+        candidates = [s for s in sentences_of(passages, self.text_of) if not s.only_attribution]
         scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
         reason = ""
         speaker = speaker_in(query.question)
         if speaker:  # "What did Tillerson say …?" is answered by Tillerson's words, not by words about him
-            scored = [s for s in scored if attributed(speaker, s.text, s.before)]
+            scored = [s for s in scored
+                      if attributed(speaker, s.text, s.before) or attributed(speaker, s.attribution, s.text)]
             if not scored:
                 reason = f"nothing retrieved about this gives {speaker}'s own words"
         chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []

@@ -217,3 +217,13 @@ def test_a_dateline_is_no_answer_to_when_something_happened(seeded):
     answer = seeded.ask("When was the Russian Foreign Ministry statement about the dangerous confrontational point "
                         "published?")
     assert "Wednesday" in answer.text
+
+
+def test_a_quote_carries_the_attribution_after_it_which_is_never_cited_alone(seeded):
+    article = ArticleInfo(doc_id="a", file="a.txt", title=None, source=None, published=None)
+    tag = Sentence(article, 40, 71, "CNN quoted Tillerson as saying.", 1, before='"We expect Russia to honor it."')
+    assert tag.only_attribution
+    assert not Sentence(article, 0, 37, "It passed the House on Tuesday 419-3.", 1, before="98-2.").only_attribution
+    # Tillerson's Minsk quote is followed by "CNN quoted Tillerson as saying.": it is his own words.
+    answer = seeded.ask("What did Tillerson say about the Minsk Agreements?")
+    assert [c.quote.startswith('"Where we do not see eye to eye') for c in answer.citations] == [True]
