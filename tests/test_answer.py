@@ -71,9 +71,11 @@ def test_a_question_the_corpus_cannot_answer_abstains_and_shows_passages_as_not_
 
 
 def test_a_name_no_cited_article_mentions_makes_it_abstain(seeded):
-    answer = seeded.ask("How did Tillerson describe North Korea in Bonn?")
+    answer = seeded.ask("Where did Tillerson meet Lavrov to discuss Venezuela?")
     assert answer.abstained
-    assert "North" in answer.trace["abstain_reason"]
+    assert "Venezuela" in answer.trace["abstain_reason"]
+    # Tillerson's words in Bonn are about Ukraine and the Minsk Agreements, not North Korea.
+    assert seeded.ask("How did Tillerson describe North Korea in Bonn?").abstained
 
 
 def test_related_story_headlines_are_never_an_answer(seeded):
