@@ -373,6 +373,25 @@ def around(s: Sentence) -> frozenset[str]:
     return term_set(s.before) | term_set(s.text) | term_set(s.attribution)
 
 
+#: A question that asks whether something is so ("Has Putin accepted …?", "Was the report reviewed …?").
+YES_NO = re.compile(r"^\s*(has|have|had|did|does|do|is|are|was|were|can|could|will|would)\b", re.I)
+
+
+def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:
+    """For a yes/no question: the words of what it asks about (all but names) that no chosen sentence, nor
+    those next to them, says; a sentence that does not state it cannot answer whether it happened.
+
+    >>> s = Sentence(ArticleInfo("a", "a.txt", None, None, None), 0, 9, "Putin may visit New Delhi.", 1)
+    >>> unstated_words("Has Putin accepted Modi's invitation to visit India?", [s])
+    ['accepted', 'invitation']
+    """
+    if not YES_NO.match(question):
+        return []
+    said = frozenset().union(*(around(s) for s in chosen))
+    words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:] if w[0].islower() and content_terms(w)]
+    return [w for w in words if not all(matches(t, said) for t in content_terms(w))]
+
+
 def byline_of_best_article(scored: list[Sentence]) -> list[Sentence]:
     """For a question about a report itself ("What is the date of the IANS report …?"): the byline of
     the retrieved article most on topic, when it has one among the candidates."""
@@ -477,8 +496,11 @@ class ExtractiveBackend:
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]
+            unstated = unstated_words(query.question, chosen)
             if missing:
                 reason = f"nothing retrieved about this mentions {', '.join(missing)}"
+            elif unstated:
+                reason = f"no passage says whether it happened (none has “{'”, “'.join(unstated)}”)"
             elif lacking:
                 reason = f"no passage about this gives a {lacking[0]}"
             if reason:

@@ -17,7 +17,8 @@ QUESTION_WORDS = frozenset(
     "about many much also according article articles story report reported mention mentioned "
     "there then that this those these he she him her his hers they them their it its one ones "
     "and but so or any some all was were is are be been being have has had would could should "
-    "can will may might must me us we our you your i my did not no yes".split()
+    "can will may might must me us we our you your i my did not no yes anything something everything nothing "
+    "anyone someone".split()
 )
 _STOP = frozenset(STOPWORDS_EN) | QUESTION_WORDS
 _WORD = re.compile(r"(?u)\b\w\w+\b")

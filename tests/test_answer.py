@@ -229,3 +229,10 @@ def test_a_quote_carries_the_attribution_after_it_which_is_never_cited_alone(see
     # Tillerson's Minsk quote is followed by "CNN quoted Tillerson as saying.": it is his own words.
     answer = seeded.ask("What did Tillerson say about the Minsk Agreements?")
     assert [c.quote.startswith('"Where we do not see eye to eye') for c in answer.citations] == [True]
+
+
+def test_a_yes_no_question_is_answered_only_by_a_sentence_that_states_it(seeded):
+    answer = seeded.ask("Did Trump veto the sanctions bill?")  # on topic (he signed it), but no article says "veto"
+    assert answer.abstained and "veto" in answer.trace["abstain_reason"]
+    answer = seeded.ask("Did Trump say anything about European allies when he signed the sanctions act?")
+    assert not answer.abstained and "European allies" in answer.citations[0].quote
