@@ -181,12 +181,19 @@ class Store:
 
     def chunks_by_best_sentence(self, vector: np.ndarray, n_sentences: int) -> dict[str, float]:
         """Chunk ids of the ``n_sentences`` sentences nearest ``vector``, each with its best sentence's
-        cosine similarity, best first."""
+        cosine similarity, best first. A sentence repeated word for word (a headline a scraped page
+        repeats in every chunk) proposes only its first chunk, so one page cannot fill the list."""
         if not self.sentences.count():
             return {}
-        got = self.sentences.query(query_embeddings=[vector], n_results=n_sentences, include=["metadatas", "distances"])
+        got = self.sentences.query(query_embeddings=[vector], n_results=n_sentences,
+                                   include=["metadatas", "distances", "documents"])
         best: dict[str, float] = {}
-        for meta, distance in zip(got["metadatas"][0], got["distances"][0], strict=True):
+        seen: set[str] = set()
+        for meta, distance, text in zip(got["metadatas"][0], got["distances"][0], got["documents"][0], strict=True):
+            key = " ".join((text or "").split()).lower()
+            if key and key in seen:
+                continue
+            seen.add(key)
             best.setdefault(meta["chunk_id"], 1.0 - float(distance))  # cosine space, nearest first
         return best
 
