@@ -107,6 +107,12 @@ class Pipeline:
 
     # -- questions -------------------------------------------------------------------------------
 
+    def conversation_articles(self, history: Sequence[str], filters: Filters | None = None) -> frozenset[str]:
+        """The article the conversation so far is about: the best for its last question."""
+        last = condense(history[-1], list(history[:-1]))
+        top = self.retriever.retrieve(last.text, 1, filters)
+        return frozenset(p.article.doc_id for p in top)
+
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
             filters: Filters | None = None) -> Answer:
         """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations."""
@@ -114,7 +120,8 @@ class Pipeline:
         t0 = time.perf_counter()
         query = condense(question, list(history))
         t1 = time.perf_counter()
-        passages = self.retriever.retrieve(query.text, k or self.settings.top_k, filters)
+        about = self.conversation_articles(history, filters) if query.rewritten else frozenset()
+        passages = self.retriever.retrieve(query.text, k or self.settings.top_k, filters, about)
         t2 = time.perf_counter()
         answer = self.backend(backend).answer(query, passages)
         t3 = time.perf_counter()

@@ -6,6 +6,8 @@ answers). BM25 (llama-index's ``BM25Retriever``) ranks the same chunks by words.
 by llama-index's ``QueryFusionRetriever`` in distribution-based score mode, BM25 weighted above the
 small MiniLM model (measured on the eval set, with and without 1,160 distractor articles: see the
 README); near-duplicate chunks (the same wire story stored twice) are then collapsed to the best one.
+A follow-up question ("Did he say anything about European allies?") stays on the conversation's
+article: its chunks get a bonus over the fused scores (``PREFER_BONUS``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _POOL = 8
 _SENTENCES_PER_CHUNK = 5
 #: Weights of the dense and BM25 rankings in the fusion.
 DENSE_WEIGHT, LEXICAL_WEIGHT = 0.4, 0.6
+#: Added to the fused score of a chunk from the article a conversation is about (fused scores run ~0 to 1.2;
+#: recall@5 with distractors 0.911 -> 0.933 for any bonus from 0.2 to 0.5).
+PREFER_BONUS = 0.3
 
 
 def sentence_retriever(store: Store, top_k: int) -> Any:
@@ -111,7 +116,7 @@ def collapse_near_duplicates(passages: list[Passage], threshold: float = 0.8) ->
 
 
 class HybridRetriever:
-    """Dense + BM25, fused by reciprocal rank, over one ``Store``."""
+    """Sentence-level dense + BM25, fused by distribution-based scores, over one ``Store``."""
 
     def __init__(self, store: Store, lexical: LexicalIndex, embed_model: Any,
                  embed_query: Callable[[str], np.ndarray]) -> None:
@@ -121,7 +126,10 @@ class HybridRetriever:
         self.embed_query = embed_query
         self._index: Any = None
 
-    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+    def retrieve(self, query: str, k: int, filters: Filters | None = None,
+                 prefer: frozenset[str] = frozenset()) -> list[Passage]:
+        """The ``k`` best passages for ``query``; chunks of the articles in ``prefer`` (those a conversation
+        is about) get ``PREFER_BONUS`` added to their fused score."""
         from llama_index.core import QueryBundle, VectorStoreIndex
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
@@ -149,6 +157,8 @@ class HybridRetriever:
         results = fusion.retrieve(QueryBundle(query, embedding=query_vector.tolist()))
         alive = self.store.existing([r.node.node_id for r in results])  # BM25 may lag a delete by another process
         results = [r for r in results if r.node.node_id in alive]
+        if prefer:
+            results = sorted(results, key=lambda r: -((r.score or 0.0) + PREFER_BONUS * (r.node.ref_doc_id in prefer)))
         passages = [node_to_passage(r.node, r.score or 0.0, i + 1) for i, r in enumerate(results)]
         passages = collapse_near_duplicates(passages)[:k]
         return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(passages)]

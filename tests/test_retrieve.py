@@ -1,4 +1,5 @@
-"""Retrieve: dense + BM25 fused by reciprocal rank over the seeds; filters; near-duplicate collapse."""
+"""Retrieve: sentence-level dense + BM25 fused by distribution-based scores over the seeds; filters;
+near-duplicate collapse; follow-ups kept on the conversation's article."""
 
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ def test_the_threshold_decides_what_is_near():
     assert len(collapse_near_duplicates(pair, threshold=overlap)) == 1
 
 
-# -- reciprocal rank fusion ------------------------------------------------------------------------
+# -- fusion ----------------------------------------------------------------------------------------
 
 
 def test_dense_side_scores_each_chunk_by_its_best_sentence(seeded):
@@ -184,3 +185,28 @@ def test_fusion_weights_bm25_above_dense():
         llm=MockLLM(),
     )
     assert [r.node.node_id for r in fusion.retrieve("anything")][:2] == ["c", "b"]
+
+def test_a_sentence_a_page_repeats_in_every_chunk_proposes_only_one_chunk(pipeline, tmp_path):
+    """A scraped page that repeats its headline in each chunk must not fill the dense candidates."""
+    headline = "Donald Trump, love him or hate him, achieved what no Western leader has."
+    topics = ["the harbour and its fishing boats", "the school budget for next year", "a football final",
+              "the price of bread in the market", "a storm that closed the mountain roads"]
+    body = "\n\n".join(f"{headline} " + " ".join(f"This paragraph is about {t}, sentence {i}." for i in range(9))
+                       for t in topics)
+    page = tmp_path / "page.txt"
+    page.write_text(body, encoding="utf-8")
+    assert pipeline.ingest([page]).ok
+    assert len(pipeline.store.chunks.get(where={"file": "page.txt"})["ids"]) >= len(topics)  # one per paragraph
+    vector = pipeline.embed_query("What did Trump achieve that no Western leader has?")
+    best = pipeline.store.chunks_by_best_sentence(vector, 40)
+    top = max(best.values())
+    assert sum(score == pytest.approx(top, abs=1e-6) for score in best.values()) == 1
+
+
+def test_a_follow_up_stays_on_the_article_the_conversation_is_about(seeded):
+    history = ["What did Trump say when he signed the sanctions act?"]
+    (about,) = seeded.conversation_articles(history)
+    assert seeded.store.article(about).file == F000
+    answer = seeded.ask("Did he say anything about European allies?", history=history)
+    assert any("steadfast partners" in p.chunk.text for p in answer.passages)
+    assert all(p.article.file == F000 for p in answer.passages[:2])
