@@ -94,13 +94,24 @@ def reciprocal_rank(evidence: Sequence[str], passages: Sequence[str]) -> float:
 # -- answers ---------------------------------------------------------------------------------------
 
 
+def states(text: str, key_phrase: str) -> bool:
+    """``text`` contains ``key_phrase``, double quote marks aside: a report that puts a word in quotes
+    still states the phrase around it.
+
+    >>> quote = 'Crimea was "taken" by Russia.'
+    >>> states(quote, "TAKEN by Russia"), contains(quote, "taken by")
+    (True, False)
+    """
+    return contains(_SPACE.sub(" ", normalise(text).replace('"', "")), normalise(key_phrase).replace('"', ""))
+
+
 def answer_correct(answer: str, key_phrases: Sequence[str]) -> bool:
-    """The answer contains every key phrase (vacuously true when there are none).
+    """The answer states every key phrase (vacuously true when there are none).
 
     >>> answer_correct("Sanctions on Russia, Iran and  North Korea.", ["russia", "north korea"])
     True
     """
-    return all(contains(answer, phrase) for phrase in key_phrases)
+    return all(states(answer, phrase) for phrase in key_phrases)
 
 
 # -- citations -------------------------------------------------------------------------------------
@@ -136,12 +147,12 @@ def overlaps(a: str, b: str, min_chars: int = OVERLAP_CHARS, min_share: float = 
 
 
 def citation_supported(quote: str, evidence: Sequence[str], key_phrases: Sequence[str]) -> bool:
-    """A cited quote is good when it overlaps some gold evidence or contains a key phrase.
+    """A cited quote is good when it overlaps some gold evidence or states a key phrase.
 
     >>> citation_supported("Tass news agency quoted the ministry.", [], ["Tass"])
     True
     """
-    return any(overlaps(quote, e) for e in evidence) or any(contains(quote, p) for p in key_phrases)
+    return any(overlaps(quote, e) for e in evidence) or any(states(quote, p) for p in key_phrases)
 
 
 def citation_precision(quotes: Sequence[str], evidence: Sequence[str], key_phrases: Sequence[str]) -> float:

@@ -167,3 +167,10 @@ def test_percentiles_of_few_values_interpolate_linearly():
 def test_mean():
     assert m.mean([1.0, 0.0, 0.5]) == 0.5
     assert m.mean([]) == 0.0
+
+
+def test_a_key_phrase_is_stated_even_when_quote_marks_interrupt_it():
+    answer = 'Trump commented that the Crimea peninsula was \u201ctaken\u201d by Russia. [1]'
+    assert m.answer_correct(answer, ["TAKEN by Russia"])
+    assert not m.answer_correct(answer, ["taken from Russia"])
+    assert m.citation_supported('Crimea was "taken" by Russia.', [], ["taken by Russia"])
