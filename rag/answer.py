@@ -68,7 +68,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "number": (
         re.compile(r"\bhow (many|much)\b|\b(vote|votes|count|tally|margin|number|percentage)\b|\bby how\b", re.I),
-        re.compile(r"\d"),
+        re.compile(r"\b(?!(1[89]|20)\d\d\b)\d"),  # a count, not a year
     ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
@@ -365,7 +365,25 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
             continue
         said = more
         chosen.append(s)
+    if weights and idf:
+        chosen = without_redundant(chosen, weights, idf)
     return reading_order(chosen)
+
+
+def without_redundant(chosen: list[Sentence], weights: dict[str, float], idf: dict[str, float]) -> list[Sentence]:
+    """Drop a chosen sentence that another from the same article makes redundant: the others, with the
+    sentences next to them, say every question word it says and have the cue it has. ("It passed the House
+    on Tuesday 419-3." follows the Senate's 98-2 in the article, so the Senate sentence need not be cited
+    for the House vote.)"""
+    kept = list(chosen)
+    for s in chosen:
+        rest = [c for c in kept if c is not s]
+        if not any(c.article.doc_id == s.article.doc_id for c in rest) or max(c.cue for c in rest) < s.cue:
+            continue
+        without = frozenset().union(*(around(c) for c in rest))
+        if coverage(weights, idf, without) >= coverage(weights, idf, without | term_set(s.text)) - 1e-9:
+            kept = rest
+    return kept
 
 
 def around(s: Sentence) -> frozenset[str]:

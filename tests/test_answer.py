@@ -236,3 +236,19 @@ def test_a_yes_no_question_is_answered_only_by_a_sentence_that_states_it(seeded)
     assert answer.abstained and "veto" in answer.trace["abstain_reason"]
     answer = seeded.ask("Did Trump say anything about European allies when he signed the sanctions act?")
     assert not answer.abstained and "European allies" in answer.citations[0].quote
+
+
+def test_a_sentence_that_the_next_one_leans_on_is_not_cited_beside_it():
+    weights = idf = {"hous": 1.0, "vote": 1.0, "bill": 1.0}
+    senate = _sentence("a", 0, "The bill was approved by the Senators 98-2.", 0.60)
+    house = dataclasses.replace(_sentence("a", 50, "It passed the House on Tuesday 419-3.", 0.58),
+                                before=senate.text)
+    senate, house = (dataclasses.replace(s, cue=1.0) for s in (senate, house))
+    # The House sentence adds "House"; with the Senate sentence before it, it says all the Senate one does.
+    assert select([senate, house], threshold=0.4, weights=weights, idf=idf) == [house]
+
+
+def test_a_year_is_not_the_count_a_how_many_question_asks_for():
+    (number,) = wanted("What was the House vote count on the bill?")
+    assert number.given_by("It passed the House on Tuesday 419-3.")
+    assert not number.given_by("It punishes interference in the 2016 presidential election.")
