@@ -492,9 +492,8 @@ class ExtractiveBackend:
                 chosen.append(extra)
         return reading_order(chosen), missing
 
-    def answer(self, query: Query, passages: list[Passage]) -> Answer:
-        if not passages:
-            return abstention(query, passages)
+    def choose(self, query: Query, passages: list[Passage]) -> tuple[list[Sentence], list[Sentence], str]:
+        """The sentences that answer ``query`` (none to abstain), every candidate scored, and why it abstains."""
         weights = weighted_terms(query)
         df, n_docs = self.document_frequency(list(weights))
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
@@ -523,6 +522,17 @@ class ExtractiveBackend:
                 reason = f"no passage about this gives a {lacking[0]}"
             if reason:
                 chosen = []
+        return chosen, scored, reason
+
+    def answer(self, query: Query, passages: list[Passage]) -> Answer:
+        if not passages:
+            return abstention(query, passages)
+        chosen, scored, reason = self.choose(query, passages)
+        if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
+            by_part = [self.choose(Query(part, part, query.context), passages) for part in query.parts]
+            if all(part_chosen for part_chosen, _, _ in by_part):
+                merged = {(s.article.doc_id, s.start): s for part_chosen, _, _ in by_part for s in part_chosen}
+                chosen, reason = reading_order(list(merged.values())), ""
         answer = cited_answer(query, chosen, passages) if chosen else abstention(query, passages, reason)
         answer.trace["support"] = [
             {"doc_id": s.article.doc_id, "start": s.start, "end": s.end, "support": round(s.support, 4),
@@ -531,6 +541,8 @@ class ExtractiveBackend:
         ]
         answer.trace["best_support"] = round(scored[0].support, 4) if scored else 0.0
         answer.trace["threshold"] = self.threshold
+        if query.parts:
+            answer.trace["parts"] = list(query.parts)
         return answer
 
 

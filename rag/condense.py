@@ -27,6 +27,8 @@ class Query:
     text: str
     question: str
     context: tuple[str, ...] = field(default=())
+    #: The questions a question that asks for several things is made of (``parts_of``); empty when one.
+    parts: tuple[str, ...] = field(default=())
 
     @property
     def rewritten(self) -> bool:
@@ -49,8 +51,9 @@ def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
     'And what did Tillerson say there? (Lavrov, Manila)'
     """
     question = question.strip()
+    parts = parts_of(question)
     if not history or not is_follow_up(question):
-        return Query(text=question, question=question)
+        return Query(text=question, question=question, parts=parts)
     own = set(content_terms(question))
     carried: dict[str, str] = {}
     for earlier in reversed(list(history)[-2:]):
@@ -59,6 +62,44 @@ def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
             if terms and terms[0] not in own and terms[0] not in carried:
                 carried[terms[0]] = word
     if not carried:
-        return Query(text=question, question=question)
+        return Query(text=question, question=question, parts=parts)
     words = tuple(carried.values())
-    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words)
+    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words, parts=parts)
+
+
+_WH = r"(who|whom|what|when|where|which|why|how)"
+#: "Who was at Geneva, and who signed the bill?": two questions joined by "and".
+_TWO_QUESTIONS = re.compile(rf"^(?P<a>{_WH}\b.+?),?\s+and\s+(?P<b>{_WH}\b.+)$", re.I)
+#: "… in both the sanctions bill and Tillerson's remarks?", "… met Tillerson both at ASEAN and at the G20?"
+_BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
+#: "What conditions did Tillerson and the Ministry each set …?"
+_EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>.+?)\s+and\s+(?P<y>.+?)\s+each\b\s*")
+#: "… relations in 2017 compared with 2021?"
+_COMPARED = re.compile(r"\b(?P<x>[\w'-]+)\s*,?\s+(compared (with|to)|versus|vs\.?)\s+(?P<y>[\w'-]+)")
+
+
+def parts_of(question: str) -> tuple[str, ...]:
+    """The questions a question that asks for several things is made of, so that each part gets its own
+    passages and its own cited sentence; ``()`` for a question that asks for one thing.
+
+    >>> parts_of("Who met Tillerson both at ASEAN and at the G20?")
+    ('Who met Tillerson at ASEAN?', 'Who met Tillerson at the G20?')
+    >>> parts_of("What conditions did Tillerson and the Ministry each set?")
+    ('What conditions did Tillerson set?', 'What conditions did the Ministry set?')
+    >>> parts_of("How did the Senate vote on the sanctions bill?")
+    ()
+    """
+    q = question.strip()
+    if m := _TWO_QUESTIONS.match(q):
+        a, b = m["a"].rstrip(" ,"), m["b"]
+        return (a if a.endswith("?") else f"{a}?", b[0].upper() + b[1:])
+    if m := _BOTH.search(q):
+        return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
+    if m := _EACH.search(q):
+        return tuple(_SPACES.sub(" ", f"{q[: m.start()]}{m['aux']} {part} {q[m.end():]}") for part in (m["x"], m["y"]))
+    if m := _COMPARED.search(q):
+        return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
+    return ()
+
+
+_SPACES = re.compile(r"\s+")

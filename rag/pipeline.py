@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from functools import _lru_cache_wrapper, cached_property, lru_cache
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from rag.answer import ExtractiveBackend, make_backend, register
 from rag.condense import condense
 from rag.config import Settings
 from rag.retrieve import HybridRetriever
-from rag.types import Answer, Filters
+from rag.types import Answer, Filters, Passage
 from rag.verify import verify
 
 #: The three starting articles shipped with the project.
@@ -121,7 +122,12 @@ class Pipeline:
         query = condense(question, list(history))
         t1 = time.perf_counter()
         about = self.conversation_articles(history, filters) if query.rewritten else frozenset()
-        passages = self.retriever.retrieve(query.text, k or self.settings.top_k, filters, about)
+        k = k or self.settings.top_k
+        passages = self.retriever.retrieve(query.text, k, filters, about)
+        if query.parts:  # each part of a question that asks for several things brings its own passages
+            context = f" ({', '.join(query.context)})" if query.context else ""
+            lists = [passages] + [self.retriever.retrieve(part + context, k, filters, about) for part in query.parts]
+            passages = interleave(lists, k)
         t2 = time.perf_counter()
         answer = self.backend(backend).answer(query, passages)
         t3 = time.perf_counter()
@@ -132,6 +138,16 @@ class Pipeline:
         answer.trace["timings_ms"] = timings
         answer.trace["rewritten"] = query.rewritten
         return answer
+
+
+def interleave(lists: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
+    """The first ``k`` distinct passages, taking one from each list in turn; ranks renumbered."""
+    out: dict[str, Passage] = {}
+    for row in zip_longest(*lists):
+        for p in row:
+            if p is not None and len(out) < k:
+                out.setdefault(p.chunk.chunk_id, p)
+    return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(out.values())]
 
 
 def _extractive(pipeline: Pipeline) -> ExtractiveBackend:

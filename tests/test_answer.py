@@ -252,3 +252,25 @@ def test_a_year_is_not_the_count_a_how_many_question_asks_for():
     (number,) = wanted("What was the House vote count on the bill?")
     assert number.given_by("It passed the House on Tuesday 419-3.")
     assert not number.given_by("It punishes interference in the 2016 presidential election.")
+
+
+def test_a_question_that_asks_for_several_things_is_split_into_its_parts():
+    from rag.condense import parts_of
+
+    assert parts_of("Who was at the Geneva summit, and who signed the bill?") == (
+        "Who was at the Geneva summit?", "Who signed the bill?")
+    assert parts_of("How does Ukraine come up in both the bill and Tillerson's remarks?") == (
+        "How does Ukraine come up in the bill?", "How does Ukraine come up in Tillerson's remarks?")
+    assert parts_of("What conditions did Tillerson and the Ministry each set?") == (
+        "What conditions did Tillerson set?", "What conditions did the Ministry set?")
+    assert parts_of("How did officials describe relations in 2017 compared with 2021?") == (
+        "How did officials describe relations in 2017?", "How did officials describe relations in 2021?")
+    assert parts_of("What did Lavrov and Tillerson discuss in Manila?") == ()  # one question about two people
+
+
+def test_each_part_of_a_two_part_question_gets_its_own_cited_answer(seeded):
+    answer = seeded.ask("Who was the US president at the Geneva summit with Putin, and who signed the 2017 "
+                        "sanctions bill against Russia?")
+    assert "Joe Biden" in answer.text and "Trump" in answer.text
+    assert {c.article.file for c in answer.citations} == {F000, F002}
+    assert_verbatim(seeded, answer)

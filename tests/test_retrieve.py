@@ -210,3 +210,13 @@ def test_a_follow_up_stays_on_the_article_the_conversation_is_about(seeded):
     answer = seeded.ask("Did he say anything about European allies?", history=history)
     assert any("steadfast partners" in p.chunk.text for p in answer.passages)
     assert all(p.article.file == F000 for p in answer.passages[:2])
+
+
+def test_interleave_takes_one_passage_from_each_list_in_turn_without_repeats():
+    from rag.pipeline import interleave
+
+    a, b, c, d = (passage(t, n) for n, t in enumerate(("alpha text", "beta text", "gamma text", "delta text"), 1))
+    merged = interleave([[a, b, c], [b, d]], 3)
+    assert [p.chunk.text for p in merged] == ["alpha text", "beta text", "gamma text"]
+    assert [p.rank for p in merged] == [1, 2, 3]
+    assert [p.chunk.text for p in interleave([[a], [d, c]], 5)] == ["alpha text", "delta text", "gamma text"]
