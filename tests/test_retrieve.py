@@ -217,6 +217,6 @@ def test_interleave_takes_one_passage_from_each_list_in_turn_without_repeats():
 
     a, b, c, d = (passage(t, n) for n, t in enumerate(("alpha text", "beta text", "gamma text", "delta text"), 1))
     merged = interleave([[a, b, c], [b, d]], 3)
-    assert [p.chunk.text for p in merged] == ["alpha text", "beta text", "gamma text"]
+    assert [p.chunk.text for p in merged] == ["alpha text", "beta text", "delta text"]  # b once, then d
     assert [p.rank for p in merged] == [1, 2, 3]
     assert [p.chunk.text for p in interleave([[a], [d, c]], 5)] == ["alpha text", "delta text", "gamma text"]
