@@ -70,6 +70,10 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\bhow (many|much)\b|\b(vote|votes|count|tally|margin|number|percentage)\b|\bby how\b", re.I),
         re.compile(r"\b(?!(1[89]|20)\d\d\b)\d"),  # a count, not a year
     ),
+    "condition": (
+        re.compile(r"\bconditions?\b|\bon what terms\b|\bin (what|which) case\b", re.I),
+        re.compile(r"\b(if|unless|provided|as long as|once|when they|when it|on condition)\b", re.I),
+    ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
                    r"quote|claim|warn|stated?)\b", re.I),
@@ -529,10 +533,13 @@ class ExtractiveBackend:
             return abstention(query, passages)
         chosen, scored, reason = self.choose(query, passages)
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
-            by_part = [self.choose(Query(part, part, query.context), passages) for part in query.parts]
-            if all(part_chosen for part_chosen, _, _ in by_part):
-                merged = {(s.article.doc_id, s.start): s for part_chosen, _, _ in by_part for s in part_chosen}
-                chosen, reason = reading_order(list(merged.values())), ""
+            by_part = [self.choose(Query(part, part, query.context), passages)[0] for part in query.parts]
+            if all(by_part):
+                chosen = [s for part_chosen in by_part for s in part_chosen]
+            elif any(by_part) and chosen:  # a part the whole question's answer may already cover
+                chosen = chosen + [s for part_chosen in by_part for s in part_chosen]
+            merged = {(s.article.doc_id, s.start): s for s in chosen}
+            chosen, reason = reading_order(list(merged.values())), reason if not merged else ""
         answer = cited_answer(query, chosen, passages) if chosen else abstention(query, passages, reason)
         answer.trace["support"] = [
             {"doc_id": s.article.doc_id, "start": s.start, "end": s.end, "support": round(s.support, 4),

@@ -274,3 +274,13 @@ def test_each_part_of_a_two_part_question_gets_its_own_cited_answer(seeded):
     assert "Joe Biden" in answer.text and "Trump" in answer.text
     assert {c.article.file for c in answer.citations} == {F000, F002}
     assert_verbatim(seeded, answer)
+
+
+def test_conditions_are_answered_by_conditional_sentences_one_per_party(seeded):
+    (condition,) = wanted("What conditions did the Ministry set?")
+    assert condition.cue == "condition"
+    assert condition.given_by("we are ready to normalize the dialogue, if Washington gives up the confrontational line")
+    assert not condition.given_by("The statement came after a meeting between Lavrov and Tillerson.")
+    answer = seeded.ask("What conditions did Tillerson and the Russian Foreign Ministry each set for better relations?")
+    assert "practical cooperation" in answer.text and "confrontational line" in answer.text
+    assert {c.article.file for c in answer.citations} == {F000, F001}
