@@ -98,6 +98,7 @@ def test_build_store_holds_the_seeds_and_the_rows_and_answers_from_them(pipeline
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(5400)  # embeds ~40k sentences: about 35 min on 2 cores
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not here")
 def test_seed_answers_hold_among_the_real_distractors(pipeline, request):
     if "slow" not in (request.config.option.markexpr or ""):
