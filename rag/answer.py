@@ -4,14 +4,16 @@ Backends share one interface (``AnswerBackend.answer``) and the code that turns 
 into cited text and abstentions. The default backend is extractive and needs no LLM: it scores
 every sentence of the retrieved passages and answers with the best ones, each followed by ``[n]``.
 
-A sentence's *support* blends three signals, each in [0, 1]:
+A sentence's *support* blends four signals, each in [0, 1]:
 - ``dense``: cosine between the query and the sentence vector (stored at ingest time);
 - ``lexical``: the IDF-weighted share of the query's content words that the sentence contains;
 - ``focus``: the same share over everything retrieved from the sentence's article, so a sentence
-  from the article about the place or person the question names beats a look-alike from another.
+  from the article about the place or person the question names beats a look-alike from another;
+- ``cue``: whether the sentence holds the kind of answer the wording asks for (``wanted``).
 Words carried over from earlier turns of a conversation weigh less than the question's own words.
 When the best support is under ``abstain_below`` the answer abstains (docs/abstention.md shows how
-the threshold was chosen on the eval set).
+the threshold was chosen on the eval set). A question that asks for several things is answered part by
+part (``rag.condense.parts_of``).
 """
 
 from __future__ import annotations
@@ -82,10 +84,10 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
-#: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
-#: none of which the question gives.
 #: "Moscow, July 22 …": where and when a report was filed, which is no answer to when something happened.
 _DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2}}\b")
+#: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
+#: none of which the question gives.
 _ASKS_NAME = re.compile(r"^\s*(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
@@ -245,7 +247,7 @@ class Sentence:
 
 def sentences_of(passages: list[Passage], article_text: Callable[[str], str] | None = None) -> list[Sentence]:
     """Every sentence of the passages, quoted from the chunk text (and so verbatim from the article),
-    with the sentences before and after it (from the article text when they lie in the next chunks)."""
+    with the sentences before and after it (from the article text when they lie in a neighbouring chunk)."""
     out = []
     for p in passages:
         texts = [p.chunk.text[s - p.chunk.start : e - p.chunk.start] for s, e in p.chunk.sentences]
@@ -533,13 +535,16 @@ class ExtractiveBackend:
             return abstention(query, passages)
         chosen, scored, reason = self.choose(query, passages)
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
-            by_part = [self.choose(Query(part, part, query.context), passages)[0] for part in query.parts]
+            by_part = [self.choose(Query(text=part, question=part, context=query.context), passages)[0]
+                       for part in query.parts]
+            from_parts = [s for part_chosen in by_part for s in part_chosen]
             if all(by_part):
-                chosen = [s for part_chosen in by_part for s in part_chosen]
-            elif any(by_part) and chosen:  # a part the whole question's answer may already cover
-                chosen = chosen + [s for part_chosen in by_part for s in part_chosen]
-            merged = {(s.article.doc_id, s.start): s for s in chosen}
-            chosen, reason = reading_order(list(merged.values())), reason if not merged else ""
+                chosen = from_parts
+            elif chosen:  # the whole question's answer, with what the parts that have one add to it
+                chosen = chosen + from_parts
+            if chosen:
+                distinct = {(s.article.doc_id, s.start): s for s in chosen}
+                chosen, reason = reading_order(list(distinct.values())), ""
         answer = cited_answer(query, chosen, passages) if chosen else abstention(query, passages, reason)
         answer.trace["support"] = [
             {"doc_id": s.article.doc_id, "start": s.start, "end": s.end, "support": round(s.support, 4),
