@@ -1,9 +1,10 @@
 """Condense: question + history → a standalone query the user is shown.
 
 Rule-based, so it needs no LLM: a follow-up ("And what did Tillerson say there?") is recognised by
-its pronouns, its opening "and/what about", or its brevity, and carries the content words of the
-conversation's previous questions it does not already name. Those carried words weigh less than
-the follow-up's own words when answer sentences are scored.
+its pronouns, its opening "and/what about", a reaction with no object ("How did Trump react?") or
+its brevity, and carries the content words of the conversation's previous questions it does not
+already name. Those carried words weigh less than the follow-up's own words when answer sentences
+are scored.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from rag.terms import content_terms
 
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|so|also|what about|how about|then)\b|\b(he|she|it|they|them|him|her|his|its|their|there|that|"
-    r"this|those|these|then|the same)\b",
+    r"this|those|these|then|the same)\b|"
+    r"\b(react|respond|reply|comment)\w*\s*\?*\s*$",  # "How did Trump react?": to what was just asked about
     re.IGNORECASE,
 )
 

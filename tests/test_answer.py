@@ -18,7 +18,7 @@ from rag.answer import (
     speaker_in,
     wanted,
 )
-from rag.condense import condense
+from rag.condense import condense, is_follow_up
 from rag.errors import NotFoundError
 from rag.types import ArticleInfo
 from rag.verify import verify
@@ -122,6 +122,9 @@ def test_condense_carries_the_conversation_only_into_follow_ups():
     assert follow.context == ("Lavrov", "Manila") and follow.rewritten
     alone = condense("How did the Senate vote on the sanctions bill?", ["What did Lavrov say in Manila?"])
     assert alone.text == "How did the Senate vote on the sanctions bill?" and not alone.rewritten
+    # A reaction with no object reacts to what the conversation was about.
+    assert condense("How did Trump react?", ["What did Zakharova say about Crimea?"]).context == ("Zakharova", "Crimea")
+    assert not is_follow_up("How did Moscow react to the sanctions?")
 
 
 def test_pure_scoring_helpers_by_hand():
