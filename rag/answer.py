@@ -498,14 +498,14 @@ class ExtractiveBackend:
                 chosen.append(extra)
         return reading_order(chosen), missing
 
-    def choose(self, query: Query, passages: list[Passage]) -> tuple[list[Sentence], list[Sentence], str]:
-        """The sentences that answer ``query`` (none to abstain), every candidate scored, and why it abstains."""
+    def choose(self, query: Query, passages: list[Passage], candidates: list[Sentence],
+               vectors: dict[tuple[str, int], np.ndarray]) -> tuple[list[Sentence], list[Sentence], str]:
+        """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
+        it abstains."""
         weights = weighted_terms(query)
         df, n_docs = self.document_frequency(list(weights))
-        vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         cues = wanted(query.question, query.context)
         idf = idf_weights(df, n_docs)
-        candidates = [s for s in sentences_of(passages, self.text_of) if not s.only_attribution]
         scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
         reason = ""
         speaker = speaker_in(query.question)
@@ -533,10 +533,12 @@ class ExtractiveBackend:
     def answer(self, query: Query, passages: list[Passage]) -> Answer:
         if not passages:
             return abstention(query, passages)
-        chosen, scored, reason = self.choose(query, passages)
+        candidates = [s for s in sentences_of(passages, self.text_of) if not s.only_attribution]
+        vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
+        chosen, scored, reason = self.choose(query, passages, candidates, vectors)
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
-            by_part = [self.choose(Query(text=part, question=part, context=query.context), passages)[0]
-                       for part in query.parts]
+            by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,
+                                   vectors)[0] for part in query.parts]
             from_parts = [s for part_chosen in by_part for s in part_chosen]
             if all(by_part):
                 chosen = from_parts
