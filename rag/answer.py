@@ -341,15 +341,17 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
 
 
 def select(scored: list[Sentence], threshold: float, weights: dict[str, float] | None = None,
-           idf: dict[str, float] | None = None) -> list[Sentence]:
+           idf: dict[str, float] | None = None, one_value: bool = False) -> list[Sentence]:
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
     (a date for "when", a quote for "what did … say"), among those close to the top. Each further
     one must be close to it, come from an article as much on topic, and either be another article's
     answer or cover question words the chosen ones do not: a sentence that only repeats what is
-    already cited is not cited. Returned in reading order: articles by their first chosen sentence,
-    sentences by position.
+    already cited is not cited. A question that asks for ``one_value`` (a date, count or place, not
+    several parts) keeps only what the article most about it says: another story's date is about
+    another event. Returned in reading order: articles by their first chosen sentence, sentences by
+    position.
     """
     if not scored or scored[0].support < threshold:
         return []
@@ -371,6 +373,9 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
             continue
         said = more
         chosen.append(s)
+    if one_value and best.cue:  # one date, count or place: from the article most about the question
+        most = max(c.focus for c in chosen)
+        chosen = [c for c in chosen if c.focus >= most - FOCUS_MARGIN]
     if weights and idf:
         chosen = without_redundant(chosen, weights, idf)
     return reading_order(chosen)
@@ -515,7 +520,8 @@ class ExtractiveBackend:
             if not scored:
                 reason = f"nothing retrieved about this gives {speaker}'s own words"
         chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
-        chosen = chosen or select(scored, self.threshold, weights, idf)
+        one_value = not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
+        chosen = chosen or select(scored, self.threshold, weights, idf, one_value)
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from rag.answer import (
+    W_CUE,
     W_DENSE,
+    W_FOCUS,
     Sentence,
     attributed,
     coverage,
@@ -287,3 +289,17 @@ def test_conditions_are_answered_by_conditional_sentences_one_per_party(seeded):
     answer = seeded.ask("What conditions did Tillerson and the Russian Foreign Ministry each set for better relations?")
     assert "practical cooperation" in answer.text and "confrontational line" in answer.text
     assert {c.article.file for c in answer.citations} == {F000, F001}
+
+
+def test_one_date_comes_from_the_article_most_about_the_question():
+    def dated(doc: str, text: str, support: float, focus: float) -> Sentence:
+        article = ArticleInfo(doc_id=doc, file=f"{doc}.txt", title=None, source=None, published=None)
+        dense = (support - W_FOCUS * focus - W_CUE) / W_DENSE
+        return Sentence(article, 0, len(text), text, 1, dense=dense, focus=focus, cue=1.0)
+
+    other_story = dated("a", "The seizure came on Sunday.", 0.70, focus=0.79)  # best supported
+    this_story = dated("b", "The statement was published on Wednesday.", 0.68, focus=1.0)
+    weights = idf = {"statement": 1.0, "publish": 1.0}
+    assert select([other_story, this_story], 0.4, weights, idf, one_value=True) == [this_story]
+    # Without the one-value rule both accounts stand, as for "In which cities did they meet?".
+    assert len(select([other_story, this_story], 0.4, weights, idf)) == 2
