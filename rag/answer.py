@@ -147,6 +147,8 @@ def is_byline(text: str) -> bool:
     return bool(BYLINE.match(text))
 
 
+#: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
+_ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
 REQUIRED_CUES = ("date", "number", "place")
 
@@ -520,7 +522,8 @@ class ExtractiveBackend:
             if not scored:
                 reason = f"nothing retrieved about this gives {speaker}'s own words"
         chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
-        one_value = not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
+        one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
+                     and not _ASKS_SEVERAL.search(query.question))
         chosen = chosen or select(scored, self.threshold, weights, idf, one_value)
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)

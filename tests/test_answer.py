@@ -303,3 +303,9 @@ def test_one_date_comes_from_the_article_most_about_the_question():
     assert select([other_story, this_story], 0.4, weights, idf, one_value=True) == [this_story]
     # Without the one-value rule both accounts stand, as for "In which cities did they meet?".
     assert len(select([other_story, this_story], 0.4, weights, idf)) == 2
+
+
+def test_which_cities_keeps_both_articles_accounts(seeded):
+    answer = seeded.ask("In which cities did Tillerson meet Lavrov?")
+    assert "Manila" in answer.text and "Bonn" in answer.text
+    assert {c.article.file for c in answer.citations} == {F000, F001}
