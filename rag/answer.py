@@ -393,15 +393,15 @@ def without_redundant(chosen: list[Sentence], weights: dict[str, float], idf: di
         rest = [c for c in kept if c is not s]
         if not any(c.article.doc_id == s.article.doc_id for c in rest) or max(c.cue for c in rest) < s.cue:
             continue
-        without = frozenset().union(*(around(c) for c in rest))
+        without = around(*rest)
         if coverage(weights, idf, without) >= coverage(weights, idf, without | term_set(s.text)) - 1e-9:
             kept = rest
     return kept
 
 
-def around(s: Sentence) -> frozenset[str]:
-    """The words of a sentence, of the sentence before it and, for a quote, of the attribution after it."""
-    return term_set(s.before) | term_set(s.text) | term_set(s.attribution)
+def around(*sentences: Sentence) -> frozenset[str]:
+    """The words of the sentences, of the sentence before each and, for a quote, of the attribution after it."""
+    return frozenset().union(*(term_set(s.before) | term_set(s.text) | term_set(s.attribution) for s in sentences))
 
 
 #: A question that asks whether something is so ("Has Putin accepted …?", "Was the report reviewed …?").
@@ -418,7 +418,7 @@ def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:
     """
     if not YES_NO.match(question):
         return []
-    said = frozenset().union(*(around(s) for s in chosen))
+    said = around(*chosen)
     words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:] if w[0].islower() and content_terms(w)]
     return [w for w in words if not all(matches(t, said) for t in content_terms(w))]
 
