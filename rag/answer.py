@@ -343,17 +343,19 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
 
 
 def select(scored: list[Sentence], threshold: float, weights: dict[str, float] | None = None,
-           idf: dict[str, float] | None = None, one_value: bool = False) -> list[Sentence]:
+           idf: dict[str, float] | None = None, one_value: bool = False,
+           topic: frozenset[str] = frozenset()) -> list[Sentence]:
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
     (a date for "when", a quote for "what did … say"), among those close to the top. Each further
     one must be close to it, come from an article as much on topic, and either be another article's
     answer or cover question words the chosen ones do not: a sentence that only repeats what is
-    already cited is not cited. A question that asks for ``one_value`` (a date, count or place, not
-    several parts) keeps only what the article most about it says: another story's date is about
-    another event. Returned in reading order: articles by their first chosen sentence, sentences by
-    position.
+    already cited is not cited, unless it states the ``topic`` a "what did … say about …" question
+    asks for (each such statement is one more thing said about it). A question that asks for
+    ``one_value`` (a date, count or place, not several parts) keeps only what the article most about
+    it says: another story's date is about another event. Returned in reading order: articles by
+    their first chosen sentence, sentences by position.
     """
     if not scored or scored[0].support < threshold:
         return []
@@ -371,7 +373,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
         new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
         more = said | around(s)
         gain = coverage(weights, idf, more) - coverage(weights, idf, said) if weights and idf else 1.0
-        if not new_article and gain < MIN_GAIN:
+        if not new_article and gain < MIN_GAIN and not states_topic(s, topic):
             continue
         said = more
         chosen.append(s)
@@ -379,11 +381,12 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
         most = max(c.focus for c in chosen)
         chosen = [c for c in chosen if c.focus >= most - FOCUS_MARGIN]
     if weights and idf:
-        chosen = without_redundant(chosen, weights, idf)
+        chosen = without_redundant(chosen, weights, idf, topic)
     return reading_order(chosen)
 
 
-def without_redundant(chosen: list[Sentence], weights: dict[str, float], idf: dict[str, float]) -> list[Sentence]:
+def without_redundant(chosen: list[Sentence], weights: dict[str, float], idf: dict[str, float],
+                      topic: frozenset[str] = frozenset()) -> list[Sentence]:
     """Drop a chosen sentence that another from the same article makes redundant: the others, with the
     sentences next to them, say every question word it says and have the cue it has. ("It passed the House
     on Tuesday 419-3." follows the Senate's 98-2 in the article, so the Senate sentence need not be cited
@@ -393,10 +396,36 @@ def without_redundant(chosen: list[Sentence], weights: dict[str, float], idf: di
         rest = [c for c in kept if c is not s]
         if not any(c.article.doc_id == s.article.doc_id for c in rest) or max(c.cue for c in rest) < s.cue:
             continue
+        if states_topic(s, topic):
+            continue
         without = around(*rest)
         if coverage(weights, idf, without) >= coverage(weights, idf, without | term_set(s.text)) - 1e-9:
             kept = rest
     return kept
+
+
+#: "What did Trump tweet about Obama and Crimea?": what the words asked for are about.
+_ABOUT = re.compile(
+    r"\b(say|said|tell|told|tweet|tweeted|write|wrote|comment|remark|mention)\b.*?\babout\s+(?P<topic>[^?]+)", re.I)
+
+
+def topic_of(question: str) -> frozenset[str]:
+    """What a question asking for someone's words wants them to be about, as stemmed words.
+
+    >>> sorted(topic_of("What did Trump tweet about Obama and Crimea?"))
+    ['crimea', 'obama']
+    """
+    m = _ABOUT.search(question)
+    return frozenset(content_terms(m["topic"])) if m else frozenset()
+
+
+def states_topic(s: Sentence, topic: frozenset[str]) -> bool:
+    """Does the sentence itself (not the one before it) say every word of the topic? Each such statement
+    is one more thing said about it, whatever words of the question the others already cover."""
+    if not topic:
+        return False
+    own = term_set(s.text)
+    return all(matches(t, own) for t in topic)
 
 
 def around(*sentences: Sentence) -> frozenset[str]:
@@ -524,7 +553,7 @@ class ExtractiveBackend:
         chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
         one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
                      and not _ASKS_SEVERAL.search(query.question))
-        chosen = chosen or select(scored, self.threshold, weights, idf, one_value)
+        chosen = chosen or select(scored, self.threshold, weights, idf, one_value, topic_of(query.question))
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]

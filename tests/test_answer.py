@@ -18,6 +18,8 @@ from rag.answer import (
     names_in,
     select,
     speaker_in,
+    states_topic,
+    topic_of,
     wanted,
 )
 from rag.condense import condense, is_follow_up
@@ -309,3 +311,27 @@ def test_which_cities_keeps_both_articles_accounts(seeded):
     answer = seeded.ask("In which cities did Tillerson meet Lavrov?")
     assert "Manila" in answer.text and "Bonn" in answer.text
     assert {c.article.file for c in answer.citations} == {F000, F001}
+
+
+def test_every_statement_about_the_topic_asked_is_cited_not_only_the_first():
+    assert topic_of("What did Trump tweet about Obama and Crimea?") == {"obama", "crimea"}
+    assert topic_of("What did Lavrov say in Manila?") == frozenset()  # no "about": no topic
+    weights = idf = {"trump": 1.0, "tweet": 1.0, "obama": 1.0, "crimea": 1.0}
+    topic = topic_of("What did Trump tweet about Obama and Crimea?")
+    asked = dataclasses.replace(_sentence("a", 200, 'Within hours, Trump tweeted, asking: "Was Obama too soft?"', 0.60),
+                                before='"Crimea is part of the Russian Federation," she told reporters.')
+    tweet = dataclasses.replace(_sentence("a", 0, '"Crimea was TAKEN during the Obama Administration," he said.', 0.55),
+                                before="Taking to Twitter, Trump commented on Crimea.")
+    assert states_topic(tweet, topic) and not states_topic(asked, topic)  # Crimea is only in the sentence before
+    # With its sentence before, the first says every word of the question; the tweet itself is still cited.
+    assert select([asked, tweet], threshold=0.4, weights=weights, idf=idf) == [asked]
+    assert select([asked, tweet], threshold=0.4, weights=weights, idf=idf, topic=topic) == [tweet, asked]
+
+
+def test_did_he_say_anything_about_a_topic_cites_each_thing_he_said_about_it(seeded):
+    answer = seeded.ask("Did he say anything about European allies?",
+                        history=["What did Trump say when he signed the sanctions act?"])
+    quotes = [c.quote for c in answer.citations]
+    assert len(quotes) == 2 and all("European allies" in q for q in quotes)
+    assert any("steadfast partners" in q for q in quotes)
+    assert_verbatim(seeded, answer)
