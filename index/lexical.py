@@ -51,7 +51,6 @@ class LexicalIndex:
             self.refresh()
         if self._bm25 is None:
             return None
-        logging.getLogger("llama_index.retrievers.bm25.base").setLevel(logging.ERROR)  # "k > corpus" notices
         try:
             return _matching_bm25_retriever()(existing_bm25=self._bm25, similarity_top_k=top_k, filters=filters)
         except ValueError:  # every chunk filtered out
@@ -101,6 +100,9 @@ def _matching_bm25_retriever() -> Any:
     excluded; those are not matches and must not reach the fusion.
     """
     from llama_index.retrievers.bm25 import BM25Retriever
+
+    # Once, not per query: each setLevel clears every logger's cache (~1 ms a query, by cProfile).
+    logging.getLogger("llama_index.retrievers.bm25.base").setLevel(logging.ERROR)  # "k > corpus" notices
 
     class MatchingBM25Retriever(BM25Retriever):
         def _retrieve(self, query_bundle: Any) -> list[Any]:

@@ -104,10 +104,14 @@ def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def collapse_near_duplicates(passages: list[Passage], threshold: float = 0.8) -> list[Passage]:
-    """Keep the best-ranked of passages whose word 5-grams overlap (Jaccard) by ``threshold`` or more."""
+def collapse_near_duplicates(passages: list[Passage], threshold: float = 0.8,
+                             limit: int | None = None) -> list[Passage]:
+    """Keep the best-ranked of passages whose word 5-grams overlap (Jaccard) by ``threshold`` or more;
+    stop once ``limit`` are kept."""
     kept: list[tuple[Passage, set[tuple[str, ...]]]] = []
     for passage in passages:
+        if limit is not None and len(kept) == limit:
+            break
         grams = shingles(passage.chunk.text)
         if any(len(grams & g) / max(1, len(grams | g)) >= threshold for _, g in kept):
             continue
@@ -160,5 +164,5 @@ class HybridRetriever:
         if prefer:
             results = sorted(results, key=lambda r: -((r.score or 0.0) + PREFER_BONUS * (r.node.ref_doc_id in prefer)))
         passages = [node_to_passage(r.node, r.score or 0.0, i + 1) for i, r in enumerate(results)]
-        passages = collapse_near_duplicates(passages)[:k]
+        passages = collapse_near_duplicates(passages, limit=k)
         return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(passages)]

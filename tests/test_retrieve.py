@@ -220,3 +220,9 @@ def test_interleave_takes_one_passage_from_each_list_in_turn_without_repeats():
     assert [p.chunk.text for p in merged] == ["alpha text", "beta text", "delta text"]  # b once, then d
     assert [p.rank for p in merged] == [1, 2, 3]
     assert [p.chunk.text for p in interleave([[a], [d, c]], 5)] == ["alpha text", "delta text", "gamma text"]
+
+
+def test_collapsing_stops_once_enough_distinct_passages_are_kept():
+    texts = [f"story number {n} says something different about topic {n} today" for n in range(6)]
+    kept = collapse_near_duplicates([passage(t, i + 1) for i, t in enumerate(texts)], limit=3)
+    assert [p.rank for p in kept] == [1, 2, 3]
