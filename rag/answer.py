@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from index.describe import BYLINE
-from rag.condense import Query
+from rag.condense import REACTION, Query
 from rag.errors import NotFoundError
 from rag.terms import content_terms, term_set
 from rag.types import Answer, ArticleInfo, Citation, Passage
@@ -228,6 +228,8 @@ class Sentence:
     lexical: float = 0.0
     focus: float = 0.0
     cue: float = 0.0
+    #: It comes right after a sentence the previous answer cited: for "How did Trump react?", the reaction.
+    follows_previous: bool = False
 
     @property
     def attribution(self) -> str:
@@ -360,7 +362,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     if not scored or scored[0].support < threshold:
         return []
     pool = [s for s in scored if s.support >= max(threshold, scored[0].support - PRIMARY_MARGIN)]
-    best = max(pool, key=lambda s: (s.cue, s.support))
+    best = max(pool, key=lambda s: (s.cue, s.follows_previous, s.support))
     chosen = [best]
     said = around(best)  # what the chosen sentences, and those next to them, say
     for s in scored:
@@ -461,6 +463,11 @@ def byline_of_best_article(scored: list[Sentence]) -> list[Sentence]:
     return [s for s in scored if s.article.doc_id == top.article.doc_id and is_byline(s.text)][:1]
 
 
+def comes_after(s: Sentence, ends: tuple[tuple[str, int], ...]) -> bool:
+    """Is ``s`` the sentence right after one that ends at one of ``ends`` ((doc_id, offset) pairs)?"""
+    return any(doc_id == s.article.doc_id and 0 <= s.start - end <= 3 for doc_id, end in ends)
+
+
 def reading_order(chosen: list[Sentence]) -> list[Sentence]:
     """Articles in the order they were first chosen; within an article, sentences by position."""
     order = {s.article.doc_id: i for i, s in reversed(list(enumerate(chosen)))}
@@ -550,6 +557,8 @@ class ExtractiveBackend:
                       if attributed(speaker, s.text, s.before) or attributed(speaker, s.attribution, s.text)]
             if not scored:
                 reason = f"nothing retrieved about this gives {speaker}'s own words"
+        if query.follows and REACTION.search(query.question):
+            scored = [dataclasses.replace(s, follows_previous=comes_after(s, query.follows)) for s in scored]
         chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
         one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
                      and not _ASKS_SEVERAL.search(query.question))

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 from rag.terms import content_terms
 
+#: "How did Trump react?": a reaction with no object is to what the conversation was just about.
+REACTION = re.compile(r"\b(react|respond|reply|comment)\w*\s*\?*\s*$", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|so|also|what about|how about|then)\b|\b(he|she|it|they|them|him|her|his|its|their|there|that|"
-    r"this|those|these|then|the same)\b|"
-    r"\b(react|respond|reply|comment)\w*\s*\?*\s*$",  # "How did Trump react?": to what was just asked about
+    r"this|those|these|then|the same)\b|" + REACTION.pattern,
     re.IGNORECASE,
 )
 
@@ -31,6 +32,9 @@ class Query:
     context: tuple[str, ...] = field(default=())
     #: The questions a question that asks for several things is made of (``parts_of``); empty when one.
     parts: tuple[str, ...] = field(default=())
+    #: Where the previous answer's cited sentences end, as (doc_id, offset): "How did Trump react?" asks
+    #: about what comes right after them.
+    follows: tuple[tuple[str, int], ...] = field(default=())
 
     @property
     def rewritten(self) -> bool:

@@ -9,6 +9,7 @@ Heavy parts (the embedding model, Chroma, llama-index) are built on first use, n
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -108,20 +109,28 @@ class Pipeline:
 
     # -- questions -------------------------------------------------------------------------------
 
-    def conversation_articles(self, history: Sequence[str], filters: Filters | None = None) -> frozenset[str]:
-        """The article the conversation so far is about: the best for its last question."""
-        last = condense(history[-1], list(history[:-1]))
-        top = self.retriever.retrieve(last.text, 1, filters)
-        return frozenset(p.article.doc_id for p in top)
+    def previous_answer(self, history: Sequence[str], k: int | None = None, backend: str | None = None,
+                        filters: Filters | None = None) -> Answer:
+        """The answer to the conversation's last question, asked after the two before it (all ``condense``
+        reads), so a long conversation costs at most three earlier answers, not one per turn."""
+        return self.ask(history[-1], history[-3:-1], k, backend, filters)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
-            filters: Filters | None = None) -> Answer:
-        """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations."""
+            filters: Filters | None = None, previous: Answer | None = None) -> Answer:
+        """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations.
+
+        A follow-up stays on the articles the ``previous`` answer cited (or, when it abstained, the one it
+        retrieved first); a caller that has the previous answer (the chat) passes it, otherwise it is asked
+        again here."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         query = condense(question, list(history))
-        t1 = time.perf_counter()
-        about = self.conversation_articles(history, filters) if query.rewritten else frozenset()
+        about: frozenset[str] = frozenset()
+        if query.rewritten:
+            previous = previous or self.previous_answer(history, k, backend, filters)
+            about = conversation_articles(previous)
+            query = dataclasses.replace(query, follows=tuple((c.article.doc_id, c.end) for c in previous.citations))
+        t1 = time.perf_counter()  # condensing includes asking the previous question again, when needed
         k = k or self.settings.top_k
         passages = self.retriever.retrieve(query.text, k, filters, about)
         if query.parts:  # each part of a question that asks for several things brings its own passages
@@ -138,6 +147,12 @@ class Pipeline:
         answer.trace["timings_ms"] = timings
         answer.trace["rewritten"] = query.rewritten
         return answer
+
+
+def conversation_articles(previous: Answer) -> frozenset[str]:
+    """The articles a conversation is about: those its previous answer cited, or the one it retrieved first."""
+    cited = frozenset(c.article.doc_id for c in previous.citations)
+    return cited or frozenset(p.article.doc_id for p in previous.passages[:1])
 
 
 def interleave(lists: Sequence[Sequence[Passage]], k: int) -> list[Passage]:

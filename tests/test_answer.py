@@ -335,3 +335,15 @@ def test_did_he_say_anything_about_a_topic_cites_each_thing_he_said_about_it(see
     assert len(quotes) == 2 and all("European allies" in q for q in quotes)
     assert any("steadfast partners" in q for q in quotes)
     assert_verbatim(seeded, answer)
+
+
+def test_a_reaction_follow_up_is_answered_by_what_came_right_after_the_previous_answer(seeded):
+    history = ["What did Zakharova say about Crimea?"]
+    previous = seeded.ask(history[0])
+    assert previous.citations[0].quote == '"Crimea is part of the Russian Federation," she told reporters.'
+    answer = seeded.ask("How did Trump react?", history=history)
+    # Article 001 gives Trump's reaction to her in the next sentence: "Within hours, Trump tweeted, asking: …".
+    (citation,) = answer.citations
+    text = seeded.store.article(citation.article.doc_id).text
+    assert text[previous.citations[0].end : citation.start].isspace()
+    assert citation.quote.startswith("Within hours, Trump tweeted")

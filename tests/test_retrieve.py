@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from index.types import Chunk
+from rag.pipeline import conversation_articles
 from rag.retrieve import collapse_near_duplicates, shingles
 from rag.types import ArticleInfo, Filters, Passage
 
@@ -203,13 +204,23 @@ def test_a_sentence_a_page_repeats_in_every_chunk_proposes_only_one_chunk(pipeli
     assert sum(score == pytest.approx(top, abs=1e-6) for score in best.values()) == 1
 
 
-def test_a_follow_up_stays_on_the_article_the_conversation_is_about(seeded):
+def test_a_follow_up_stays_on_the_article_the_previous_answer_cited(seeded):
     history = ["What did Trump say when he signed the sanctions act?"]
-    (about,) = seeded.conversation_articles(history)
+    previous = seeded.ask(history[0])
+    (about,) = conversation_articles(previous)
     assert seeded.store.article(about).file == F000
     answer = seeded.ask("Did he say anything about European allies?", history=history)
     assert any("steadfast partners" in p.chunk.text for p in answer.passages)
     assert all(p.article.file == F000 for p in answer.passages[:2])
+    # The chat passes the answer it already has; asked again, the previous question gives the same.
+    given = seeded.ask("Did he say anything about European allies?", history=history, previous=previous)
+    assert given.text == answer.text
+
+
+def test_after_an_abstention_a_follow_up_stays_on_the_article_retrieved_first(seeded):
+    previous = seeded.ask("What did Joe Biden's doctors say about his prostate cancer diagnosis?")
+    assert previous.abstained and previous.passages
+    assert conversation_articles(previous) == {previous.passages[0].article.doc_id}
 
 
 def test_interleave_takes_one_passage_from_each_list_in_turn_without_repeats():
