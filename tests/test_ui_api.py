@@ -142,6 +142,14 @@ def test_chat_follow_up_shows_the_standalone_query(client):
     assert [m["role"] for m in messages] == ["user", "assistant"] * 2
 
 
+def test_chat_reaction_follow_up_is_answered_from_the_answer_just_shown(client):
+    messages, _ = client.predict("What did Zakharova say about Crimea?", [], "extractive", 5, "", "", [],
+                                 api_name="/chat")
+    assert "Crimea is part of the Russian Federation" in message_text(messages[-1])
+    messages, _ = client.predict("How did Trump react?", messages, "extractive", 5, "", "", [], api_name="/chat")
+    assert "Within hours, Trump tweeted" in message_text(messages[-1])
+
+
 def test_chat_abstention_is_marked_and_lists_closest_passages(client):
     messages, _ = client.predict("Who won the 1998 FIFA World Cup?", [], "extractive", 5, "", "", [],
                                  api_name="/chat")

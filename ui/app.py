@@ -24,7 +24,7 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import NewsragError
-from rag.types import Filters
+from rag.types import Answer, Filters
 from ui import render
 
 CSS = """
@@ -137,32 +137,34 @@ def build_app(pipeline: Any) -> gr.Blocks:
         except NewsragError as exc:
             raise gr.Error(str(exc)) from None
 
-    def chat(message: str, messages: list, questions: list, backend: str, k: float, since: Any, until: Any,
-             sources: list):
+    def chat(message: str, messages: list, questions: list, previous: Answer | None, backend: str, k: float,
+             since: Any, until: Any, sources: list):
+        """One chat turn; ``previous`` is the answer the user just read, which a follow-up is about."""
         question = (message or "").strip()
         messages = list(messages or [])
-        questions = list(questions or [])
+        questions = list(questions or []) if messages else []  # an empty chat is a new conversation
+        previous = previous if questions else None
         if not question:
-            yield messages, questions, ""
+            yield messages, questions, previous, ""
             return
         messages.append({"role": "user", "content": render.text(question)})
-        yield messages, questions, ""
+        yield messages, questions, previous, ""
         try:
             answer = pipeline.ask(question, history=questions, k=int(k), backend=backend,
-                                  filters=_filters(since, until, sources))
+                                  filters=_filters(since, until, sources), previous=previous)
         except NewsragError as exc:
             messages.append({"role": "assistant", "content": render.error_html(str(exc))})
-            yield messages, questions, ""
+            yield messages, questions, previous, ""
             return
         questions = [*questions, question]
         messages.append({"role": "assistant", "content": ""})
         steps = 1 if answer.abstained else len(render.split_sentences(answer.text))
         for i in range(1, steps):
             messages[-1] = {"role": "assistant", "content": render.answer_html(answer, upto=i)}
-            yield messages, questions, ""
+            yield messages, questions, previous, ""
             time.sleep(0.04)
         messages[-1] = {"role": "assistant", "content": render.answer_html(answer)}
-        yield messages, questions, ""
+        yield messages, questions, answer, ""
 
     def open_source(key: str) -> str:
         try:
@@ -238,6 +240,7 @@ def build_app(pipeline: Any) -> gr.Blocks:
     with gr.Blocks(title="newsrag") as app:
         gr.Markdown("# newsrag\nAsk the news articles; every answer cites the exact passages it rests on.")
         questions = gr.State([])
+        previous = gr.State(None)  # the last answer, so a follow-up need not ask the question before it again
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row():
@@ -287,11 +290,12 @@ def build_app(pipeline: Any) -> gr.Blocks:
                 per_q = gr.Dataframe(label="Per question", interactive=False, wrap=True)
 
         # -- events ----------------------------------------------------------------------------------
-        chat_inputs = [box, chatbot, questions, backend, top_k, since, until, sources]
-        chat_outputs = [chatbot, questions, box]
+        chat_inputs = [box, chatbot, questions, previous, backend, top_k, since, until, sources]
+        chat_outputs = [chatbot, questions, previous, box]
         box.submit(chat, chat_inputs, chat_outputs, api_name="chat")
         send.click(chat, chat_inputs, chat_outputs, api_visibility="private")
-        clear.click(lambda: ([], [], render.SOURCE_PLACEHOLDER), None, [chatbot, questions, source_panel],
+        clear.click(lambda: ([], [], None, render.SOURCE_PLACEHOLDER), None,
+                    [chatbot, questions, previous, source_panel],
                     api_visibility="private")
         cite_btn.click(open_source, cite_key, source_panel, js="(k) => window.__nrCite || k",
                        api_name="source").then(None, js=SCROLL_JS)
