@@ -68,6 +68,12 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
                    r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b", re.I),
     ),
+    "money": (
+        re.compile(r"\bhow much (money|cash)\b|\bwhat (is|was|will be) the (cost|price)\b|"
+                   r"\bhow much (did|does|do|will|would|could)\b.*\b(cost|pay|spend|earn|lose)\b", re.I),
+        re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(dollars?|euros?|pounds?|rubles?|roubles?|yuan|rupees?)\b|"
+                   r"\b(million|billion|trillion)\b", re.I),
+    ),
     "number": (
         re.compile(r"\bhow (many|much)\b|\b(vote|votes|count|tally|margin|number|percentage)\b|\bby how\b", re.I),
         re.compile(r"\b(?!(1[89]|20)\d\d\b)\d"),  # a count, not a year
@@ -78,7 +84,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
-                   r"quote|claim|warn|stated?)\b", re.I),
+                   r"quote|claim|warn|(?-i:stated?))\b", re.I),  # "State" is no verb
         re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added)\b", re.I),
     ),
 }
@@ -105,12 +111,33 @@ class Wanted:
 
     def given_by(self, text: str) -> bool:
         if self.cue == "name":
-            return any(not set(content_terms(run)) & self.given for run in _NAME_RUN.findall(text))
+            return bool(new_names(text, self.given))
         if self.cue == "place":
             return any(not set(content_terms(place)) & self.given for place in _PLACE.findall(text))
         if self.cue == "date":  # a dateline dates the report, not what it reports
             text = _DATELINE.sub("", text)
         return bool(CUES[self.cue][1].search(text))
+
+
+def new_names(text: str, given: AbstractSet[str]) -> list[str]:
+    """Names in ``text`` of two or more capitalised words, none of them ``given``: from "U.S. Secretary of
+    State Rex Tillerson", "Rex Tillerson" when the question gives "State".
+
+    >>> new_names("U.S. Secretary of State Rex Tillerson met the Russian Foreign Minister.", {"state", "russian"})
+    ['Rex Tillerson', 'Foreign Minister']
+    """
+    names = []
+    for run in _NAME_RUN.findall(text):
+        new: list[str] = []
+        for word in [*re.split(r"[ -]", run), ""]:
+            terms = set(content_terms(word))
+            if terms and not terms & given:
+                new.append(word)
+                continue
+            if len(new) >= 2:
+                names.append(" ".join(new))
+            new = []
+    return names
 
 
 def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
@@ -150,7 +177,7 @@ def is_byline(text: str) -> bool:
 #: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
-REQUIRED_CUES = ("date", "number", "place")
+REQUIRED_CUES = ("date", "number", "money", "place")
 
 
 _ASKS_SPEAKER = re.compile(

@@ -80,6 +80,8 @@ _TWO_QUESTIONS = re.compile(rf"^(?P<a>{_WH}\b.+?),?\s+and\s+(?P<b>{_WH}\b.+)$", 
 _BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
 #: "What conditions did Tillerson and the Ministry each set …?"
 _EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>.+?)\s+and\s+(?P<y>.+?)\s+each\b\s*")
+#: "… in Trump's tweet and in the Ministry's statement?": one preposition, repeated before each of two things.
+_SAME_PREPOSITION = re.compile(r"\b(?P<x>(?P<prep>in|at|on|from|during|by) [^,?]+?)\s+and\s+(?P<y>(?P=prep) [^,?]+)")
 #: "… relations in 2017 compared with 2021?"
 _COMPARED = re.compile(r"\b(?P<x>[\w'-]+)\s*,?\s+(compared (with|to)|versus|vs\.?)\s+(?P<y>[\w'-]+)")
 
@@ -92,6 +94,8 @@ def parts_of(question: str) -> tuple[str, ...]:
     ('Who met Tillerson at ASEAN?', 'Who met Tillerson at the G20?')
     >>> parts_of("What conditions did Tillerson and the Ministry each set?")
     ('What conditions did Tillerson set?', 'What conditions did the Ministry set?')
+    >>> parts_of("How low were ties in Trump's tweet and in the Ministry's statement?")
+    ("How low were ties in Trump's tweet?", "How low were ties in the Ministry's statement?")
     >>> parts_of("How did the Senate vote on the sanctions bill?")
     ()
     """
@@ -103,6 +107,8 @@ def parts_of(question: str) -> tuple[str, ...]:
         return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
     if m := _EACH.search(q):
         return tuple(_SPACES.sub(" ", f"{q[: m.start()]}{m['aux']} {part} {q[m.end():]}") for part in (m["x"], m["y"]))
+    if m := _SAME_PREPOSITION.search(q):
+        return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
     if m := _COMPARED.search(q):
         return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
     return ()

@@ -272,7 +272,10 @@ def test_a_question_that_asks_for_several_things_is_split_into_its_parts():
         "What conditions did Tillerson set?", "What conditions did the Ministry set?")
     assert parts_of("How did officials describe relations in 2017 compared with 2021?") == (
         "How did officials describe relations in 2017?", "How did officials describe relations in 2021?")
+    assert parts_of("How low were ties in Trump's tweet and in the Ministry's statement?") == (
+        "How low were ties in Trump's tweet?", "How low were ties in the Ministry's statement?")
     assert parts_of("What did Lavrov and Tillerson discuss in Manila?") == ()  # one question about two people
+    assert parts_of("Which sanctions hit Russia in mining and oil?") == ()  # "in" is not repeated: one thing
 
 
 def test_each_part_of_a_two_part_question_gets_its_own_cited_answer(seeded):
@@ -347,3 +350,20 @@ def test_a_reaction_follow_up_is_answered_by_what_came_right_after_the_previous_
     text = seeded.store.article(citation.article.doc_id).text
     assert text[previous.citations[0].end : citation.start].isspace()
     assert citation.quote.startswith("Within hours, Trump tweeted")
+
+
+def test_how_much_money_wants_an_amount_not_any_number(seeded):
+    money = next(w for w in wanted("How much money will the sanctions cost Russia?") if w.cue == "money")
+    assert money.given_by("The fine was $2 million.") and money.given_by("It cost 300 billion roubles.")
+    assert not money.given_by("The bill was approved overwhelmingly by the Senators 98-2.")
+    assert expected_cues("How much did the House vote count?") == ("number",)  # no money asked
+    answer = seeded.ask("How much money will the new sanctions cost the Russian economy?")
+    assert answer.abstained and "money" in answer.trace["abstain_reason"]
+
+
+def test_a_name_inside_a_longer_run_of_capitalised_words_is_still_a_name():
+    # "State" is given by the question, but "Rex Tillerson" after it is a name it does not give.
+    (name,) = wanted("Who is the US Secretary of State who met Lavrov in Manila?")  # "State" is no "stated"
+    assert name.cue == "name"
+    assert name.given_by("a meeting between Lavrov and U.S. Secretary of State Rex Tillerson in Manila.")
+    assert not name.given_by("Lavrov said he explained Tillerson about Moscow's counter-measures.")
