@@ -5,13 +5,17 @@ Pure functions. What is removed, line by line:
 - "Tags:" clouds and agency "Disclaimer:" lines;
 - "Related Stories" blocks: the heading and the headline list under it, up to the next prose line;
 - a truncated teaser ("… pressure ...") whose text is repeated in full further down.
-Everything else is kept verbatim, including the headline and the byline that ``describe`` reads.
+Everything else is kept verbatim, including the headline and the byline that ``describe`` reads,
+except mojibake: UTF-8 text that a scraper decoded with the wrong codec ("John\u00e2\u0080\u0099s" for
+"John’s") is repaired by ``ftfy.fix_encoding``, which leaves correctly decoded text alone.
 Runs of blank lines become one blank line, so paragraphs stay visible.
 """
 
 from __future__ import annotations
 
 import re
+
+import ftfy
 
 #: Whole lines that are navigation, not news (compared case-insensitively, trailing colon ignored).
 FURNITURE_LINES = frozenset(
@@ -37,7 +41,7 @@ def clean(raw: str) -> str:
     >>> clean("Open in App\\nTillerson met Lavrov.\\n\\nTags: Russia\\nRelated Stories\\nSome Headline")
     'Tillerson met Lavrov.'
     """
-    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = ftfy.fix_encoding(raw).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     in_related = False
     for line in lines:

@@ -131,3 +131,11 @@ def test_a_related_stories_list_ends_at_the_next_prose_line():
 def test_a_teaser_is_kept_when_its_full_text_never_follows():
     raw_text = "The ministry said relations were marked by systemic pressure ...\nNothing else."
     assert clean(raw_text) == raw_text
+
+
+def test_mojibake_from_a_wrong_codec_is_repaired_and_correct_text_left_alone():
+    # Scraped rows of ../shared/data hold UTF-8 decoded as Latin-1/cp1252: "â\x80\x99" for "’".
+    assert clean("Reba Monica John\u00e2\u0080\u0099s moments") == "Reba Monica John’s moments"
+    assert clean("two men\u00e2\u0080\u0094Donald J. Trump") == "two men—Donald J. Trump"
+    right = "Mumbai’s “Efforts” — café in Zürich, 10:15 IST."
+    assert clean(right) == right
