@@ -14,6 +14,8 @@ from rag.errors import NewsragError
 ITEMS = load_qa(DEFAULT_QA)
 #: Written after the rules were tuned on ``ITEMS`` and never tuned on: how well they hold on new questions.
 HELD_OUT = load_qa(DEFAULT_QA.with_name("heldout.jsonl"))
+#: Written after the fixes that ``HELD_OUT``'s first run led to, and run once, on the final code of that round.
+HELD_OUT_2 = load_qa(DEFAULT_QA.with_name("heldout2.jsonl"))
 MINIMUM = {"factoid": 5, "numeric": 5, "quote": 5, "list": 5, "temporal": 5, "multi-doc": 5, "follow-up": 5,
            "unanswerable": 8}
 
@@ -31,9 +33,11 @@ def test_every_type_is_there_in_sufficient_number():
         assert counts[t] >= minimum, (t, counts[t])
 
 
-def test_the_held_out_set_covers_every_type_with_ids_of_its_own():
+def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
     assert len(HELD_OUT) == 28 and set(TYPES) <= {item.type for item in HELD_OUT}
-    assert not {item.id for item in HELD_OUT} & {item.id for item in ITEMS}
+    assert len(HELD_OUT_2) == 20 and set(TYPES) <= {item.type for item in HELD_OUT_2}
+    ids = [item.id for item in (*ITEMS, *HELD_OUT, *HELD_OUT_2)]
+    assert len(ids) == len(set(ids))
 
 
 def test_multi_doc_questions_have_evidence_in_two_articles():
@@ -52,7 +56,7 @@ def test_follow_ups_carry_their_history():
 
 
 def test_answerable_questions_have_answers_and_evidence_holding_them():
-    for item in (i for i in (*ITEMS, *HELD_OUT) if i.answerable):
+    for item in (i for i in (*ITEMS, *HELD_OUT, *HELD_OUT_2) if i.answerable):
         assert item.answers and item.evidence, item.id
         for phrase in item.answers:  # the key phrase is in the text that has to be cited
             assert any(m.contains(e.text, phrase) for e in item.evidence), (item.id, phrase)
@@ -60,7 +64,7 @@ def test_answerable_questions_have_answers_and_evidence_holding_them():
 
 def test_every_evidence_string_is_verbatim_text_of_the_stored_article(seeded):
     texts: dict[str, str] = {}
-    for item in (*ITEMS, *HELD_OUT):
+    for item in (*ITEMS, *HELD_OUT, *HELD_OUT_2):
         for ev in item.evidence:
             if ev.doc not in texts:
                 texts[ev.doc] = seeded.article(ev.doc).text
