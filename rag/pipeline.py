@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Sequence
 from functools import _lru_cache_wrapper, cached_property, lru_cache
-from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +134,8 @@ class Pipeline:
         passages = self.retriever.retrieve(query.text, k, filters, about)
         if query.parts:  # each part of a question that asks for several things brings its own passages
             context = f" ({', '.join(query.context)})" if query.context else ""
-            lists = [passages] + [self.retriever.retrieve(part + context, k, filters, about) for part in query.parts]
-            passages = interleave(lists, k)
+            by_part = [self.retriever.retrieve(part + context, k, filters, about) for part in query.parts]
+            passages = merge_parts(passages, by_part, k)
         t2 = time.perf_counter()
         answer = self.backend(backend).answer(query, passages)
         t3 = time.perf_counter()
@@ -155,13 +154,15 @@ def conversation_articles(previous: Answer) -> frozenset[str]:
     return cited or frozenset(p.article.doc_id for p in previous.passages[:1])
 
 
-def interleave(lists: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
-    """The first ``k`` distinct passages, taking one from each list in turn; ranks renumbered."""
+def merge_parts(whole: Sequence[Passage], by_part: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
+    """The first ``k`` distinct passages of: each part's best, the whole question's ranking, the parts'
+    others; ranks renumbered. Each part is sure of its best passage; the rest is ranked by the whole
+    question rather than by a part alone (taking the lists in turn let each part's second-best
+    distractor push out the whole question's third-best passage, q45's Minsk quote among them)."""
     out: dict[str, Passage] = {}
-    for row in zip_longest(*lists):
-        for p in row:
-            if p is not None and len(out) < k:
-                out.setdefault(p.chunk.chunk_id, p)
+    for p in [*(part[0] for part in by_part if part), *whole, *(p for part in by_part for p in part[1:])]:
+        if len(out) < k:
+            out.setdefault(p.chunk.chunk_id, p)
     return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(out.values())]
 
 

@@ -223,14 +223,14 @@ def test_after_an_abstention_a_follow_up_stays_on_the_article_retrieved_first(se
     assert conversation_articles(previous) == {previous.passages[0].article.doc_id}
 
 
-def test_interleave_takes_one_passage_from_each_list_in_turn_without_repeats():
-    from rag.pipeline import interleave
+def test_each_part_keeps_its_best_passage_and_the_whole_question_ranks_the_rest():
+    from rag.pipeline import merge_parts
 
-    a, b, c, d = (passage(t, n) for n, t in enumerate(("alpha text", "beta text", "gamma text", "delta text"), 1))
-    merged = interleave([[a, b, c], [b, d]], 3)
-    assert [p.chunk.text for p in merged] == ["alpha text", "beta text", "delta text"]  # b once, then d
-    assert [p.rank for p in merged] == [1, 2, 3]
-    assert [p.chunk.text for p in interleave([[a], [d, c]], 5)] == ["alpha text", "delta text", "gamma text"]
+    a, b, c, d, e = (passage(t, n) for n, t in enumerate(("alpha", "beta", "gamma", "delta", "epsilon"), 1))
+    merged = merge_parts([a, b, c], [[d, e], [b, e]], 4)  # parts' best: d and b; then the whole: a, (b), c
+    assert [p.chunk.text for p in merged] == ["delta", "beta", "alpha", "gamma"]  # e, a part's second, waits
+    assert [p.rank for p in merged] == [1, 2, 3, 4]
+    assert [p.chunk.text for p in merge_parts([a], [[d, c], []], 5)] == ["delta", "alpha", "gamma"]
 
 
 def test_collapsing_stops_once_enough_distinct_passages_are_kept():
