@@ -120,23 +120,22 @@ class Wanted:
 
 
 def new_names(text: str, given: AbstractSet[str]) -> list[str]:
-    """Names in ``text`` of two or more capitalised words, none of them ``given``: from "U.S. Secretary of
-    State Rex Tillerson", "Rex Tillerson" when the question gives "State".
+    """Names in ``text`` the question does not give: the two or more capitalised words that end a run of
+    them, after the last word the question gives (a title comes before a name, so "State Rex Tillerson"
+    gives "Rex Tillerson" when the question says "State", and "Foreign Minister Sergey Lavrov" nothing
+    when it says "Lavrov").
 
-    >>> new_names("U.S. Secretary of State Rex Tillerson met the Russian Foreign Minister.", {"state", "russian"})
-    ['Rex Tillerson', 'Foreign Minister']
+    >>> new_names("U.S. Secretary of State Rex Tillerson met Foreign Minister Sergey Lavrov.", {"state", "lavrov"})
+    ['Rex Tillerson']
     """
     names = []
     for run in _NAME_RUN.findall(text):
-        new: list[str] = []
-        for word in [*re.split(r"[ -]", run), ""]:
+        tail: list[str] = []
+        for word in re.split(r"[ -]", run):
             terms = set(content_terms(word))
-            if terms and not terms & given:
-                new.append(word)
-                continue
-            if len(new) >= 2:
-                names.append(" ".join(new))
-            new = []
+            tail = [] if terms & given else [*tail, word] if terms else tail
+        if len(tail) >= 2:
+            names.append(" ".join(tail))
     return names
 
 
@@ -164,6 +163,10 @@ def expected_cues(question: str) -> tuple[str, ...]:
     return tuple(w.cue for w in wanted(question))
 
 
+#: "Which news agency quoted Tillerson …?": asks who passed the words on, which an attribution alone
+#: ("CNN quoted Tillerson as saying.") answers.
+ASKS_SOURCE = re.compile(r"\b(which|what) (news )?(agency|outlet|network|newspaper|channel|broadcaster)\b"
+                         r".*\b(quot|report|cit)|\bwho (quoted|reported|cited)\b", re.I)
 #: A question about a report itself (its date, time, agency or author), which its byline answers.
 ABOUT_REPORT = re.compile(r"^(?=.*\b(report|story|article|dispatch)\b)"
                           r"(?=.*\b(date|when|time|agency|wrote|written|author|updated|published)\b)", re.I)
@@ -202,21 +205,29 @@ def speaker_in(question: str) -> str | None:
     return names[-1] if names else None
 
 
-def attributed(speaker: str, text: str, before: str) -> bool:
+def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = ()) -> bool:
     """Does ``text`` give ``speaker``'s own words ("Lavrov said", "quoted Tillerson as saying", or "she told
-    reporters" right after a sentence that names her)?
+    reporters" right after a sentence that names her)? A pronoun's speaker may also be named further back
+    (``earlier``, nearest last) when each sentence between is attributed by a pronoun too ("… the
+    Ministry's Collegium. …, it said. …, it said, adding …").
 
     >>> attributed("Lavrov", '"We gave these explanations," Lavrov said.', "")
     True
     >>> attributed("Tillerson", "Lavrov said he explained Tillerson about Moscow's counter-measures.", "")
     False
+    >>> attributed("Ministry", "It will be met with opposition, it said.", "Russia is under pressure, it said.",
+    ...            ("The Ministry met on Wednesday.",))
+    True
     """
     name = re.escape(speaker)
     if re.search(rf"\b{name}\b[^.?!]{{0,80}}?\b{_SPOKE}\b|\b{_QUOTING}\s+((the|a|an|[A-Z][\w.'-]*)\s+){{0,4}}{name}\b",
                  text):
         return True
-    return bool(re.search(rf"[,\"”]\s*(he|she|they|it)\s+{_SPOKE}\b", text, re.I)
-                and re.search(rf"\b{name}\b", before))
+    if not re.search(rf"[,\"”]\s*(he|she|they|it)\s+{_SPOKE}\b", text, re.I):
+        return False
+    if re.search(rf"\b{name}\b", before):
+        return True
+    return bool(earlier) and attributed(speaker, before, earlier[-1], earlier[:-1])
 
 
 def names_in(question: str) -> list[str]:
@@ -551,6 +562,11 @@ class ExtractiveBackend:
             self._terms[doc_id] = article_terms(self.text_of(doc_id))
         return self._terms[doc_id]
 
+    def earlier(self, s: Sentence, n: int = 3) -> tuple[str, ...]:
+        """Up to ``n`` sentences of the article before ``s.before``, nearest last."""
+        head = self.text_of(s.article.doc_id)[max(0, s.start - len(s.before) - 1200) : s.start].rstrip()
+        return tuple(_SENTENCE_BREAK.split(head)[:-1][-n:])
+
     def cover_names(self, question: str, chosen: list[Sentence],
                     scored: list[Sentence]) -> tuple[list[Sentence], list[str]]:
         """Make the answer's articles mention every name the question gives, taking in the best sentence
@@ -581,7 +597,8 @@ class ExtractiveBackend:
         speaker = speaker_in(query.question)
         if speaker:  # "What did Tillerson say …?" is answered by Tillerson's words, not by words about him
             scored = [s for s in scored
-                      if attributed(speaker, s.text, s.before) or attributed(speaker, s.attribution, s.text)]
+                      if attributed(speaker, s.text, s.before, self.earlier(s))
+                      or attributed(speaker, s.attribution, s.text)]
             if not scored:
                 reason = f"nothing retrieved about this gives {speaker}'s own words"
         if query.follows and REACTION.search(query.question):
@@ -607,7 +624,9 @@ class ExtractiveBackend:
     def answer(self, query: Query, passages: list[Passage]) -> Answer:
         if not passages:
             return abstention(query, passages)
-        candidates = [s for s in sentences_of(passages, self.text_of) if not s.only_attribution]
+        # An attribution alone answers only a question about who quoted or reported the words.
+        by_whom = bool(ASKS_SOURCE.search(query.question))
+        candidates = [s for s in sentences_of(passages, self.text_of) if by_whom or not s.only_attribution]
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         chosen, scored, reason = self.choose(query, passages, candidates, vectors)
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part

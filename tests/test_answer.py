@@ -367,3 +367,21 @@ def test_a_name_inside_a_longer_run_of_capitalised_words_is_still_a_name():
     assert name.cue == "name"
     assert name.given_by("a meeting between Lavrov and U.S. Secretary of State Rex Tillerson in Manila.")
     assert not name.given_by("Lavrov said he explained Tillerson about Moscow's counter-measures.")
+
+
+def test_who_quoted_someone_is_answered_by_the_attribution_alone(seeded):
+    answer = seeded.ask("Which news network quoted Tillerson about the Minsk Agreements?")
+    assert answer.citations[0].quote == "CNN quoted Tillerson as saying."
+    assert_verbatim(seeded, answer)
+
+
+def test_it_said_carries_the_speaker_named_sentences_before(seeded):
+    # Article 002: "… the Ministry's Collegium." / "…, it said." / "…, it said, adding that Russia will uphold …"
+    answer = seeded.ask("What did the Foreign Ministry say about Russia's legitimate interests?")
+    assert any("uphold its legitimate interests" in c.quote for c in answer.citations)
+
+
+def test_a_title_before_a_name_is_no_new_name():
+    (name,) = wanted("Who was Lavrov's US counterpart in Manila?")
+    assert not name.given_by("Russian Foreign Minister Sergey Lavrov said he had a lengthy meeting.")
+    assert name.given_by("a meeting between Lavrov and U.S. Secretary of State Rex Tillerson in Manila.")
