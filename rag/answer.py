@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -50,6 +51,8 @@ PRIMARY_MARGIN = 0.15
 MAX_SENTENCES = 3
 MARGIN = 0.10
 FOCUS_MARGIN = 0.15
+#: Articles whose text (and word set) the extractive backend keeps in memory.
+ARTICLE_CACHE = 512
 
 
 class AnswerBackend(Protocol):
@@ -549,18 +552,11 @@ class ExtractiveBackend:
         self.document_frequency = document_frequency
         self.article_text = article_text
         self.threshold = threshold
-        self._texts: dict[str, str] = {}  # doc_id is a content hash: never stale
-        self._terms: dict[str, frozenset[str]] = {}
-
-    def text_of(self, doc_id: str) -> str:
-        if doc_id not in self._texts:
-            self._texts[doc_id] = self.article_text(doc_id)
-        return self._texts[doc_id]
-
-    def terms_of(self, doc_id: str) -> frozenset[str]:
-        if doc_id not in self._terms:
-            self._terms[doc_id] = article_terms(self.text_of(doc_id))
-        return self._terms[doc_id]
+        # doc_id is a content hash, so a cached text is never stale; the caches hold the articles of the
+        # last few hundred answers, not the whole corpus.
+        self.text_of: Callable[[str], str] = lru_cache(maxsize=ARTICLE_CACHE)(article_text)
+        self.terms_of: Callable[[str], frozenset[str]] = lru_cache(maxsize=ARTICLE_CACHE)(
+            lambda doc_id: article_terms(self.text_of(doc_id)))
 
     def earlier(self, s: Sentence, n: int = 3) -> tuple[str, ...]:
         """Up to ``n`` sentences of the article before ``s.before``, nearest last."""
