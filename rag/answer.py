@@ -550,7 +550,6 @@ class ExtractiveBackend:
         self.embed_query = embed_query
         self.sentence_vectors = sentence_vectors
         self.document_frequency = document_frequency
-        self.article_text = article_text
         self.threshold = threshold
         # doc_id is a content hash, so a cached text is never stale; the caches hold the articles of the
         # last few hundred answers, not the whole corpus.
