@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -96,6 +98,44 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class QueryVectors:
+    """Query vectors, each text embedded once (the ``size`` most recent are kept). ``prime`` embeds the
+    texts not yet known in one batch: a question and its parts cost one model call, not one each.
+
+    Retrieval and answering both read the question's vector, and a follow-up asks its history again,
+    so the same few texts are looked up many times. (``functools.lru_cache`` cannot be filled in batches.)
+    """
+
+    def __init__(self, embedder: Embedder, size: int = 512) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        self.prime([text])
+        with self._lock:
+            vector = self._vectors.get(text)
+        return vector if vector is not None else self.embedder.embed([text])[0]  # evicted by a racing prime
+
+    def prime(self, texts: Iterable[str]) -> None:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+            for text in self._vectors.keys() & set(texts):
+                self._vectors.move_to_end(text)
+        if not missing:
+            return
+        vectors = self.embedder.embed(missing)
+        with self._lock:
+            self._vectors.update(zip(missing, vectors, strict=True))
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
 
 
 def llama_embedding(embedder: Embedder) -> Any:

@@ -183,8 +183,7 @@ class Store:
         """Chunk ids of the ``n_sentences`` sentences nearest ``vector``, each with its best sentence's
         cosine similarity, best first. A sentence repeated word for word (a headline a scraped page
         repeats in every chunk) proposes only its first chunk, so one page cannot fill the list."""
-        if not self.sentences.count():
-            return {}
+        # An empty collection answers with empty lists: no count() call first (~0.5 ms a query).
         got = self.sentences.query(query_embeddings=[vector], n_results=n_sentences,
                                    include=["metadatas", "distances", "documents"])
         best: dict[str, float] = {}

@@ -13,13 +13,11 @@ import dataclasses
 import threading
 import time
 from collections.abc import Sequence
-from functools import _lru_cache_wrapper, cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from index.embed import Embedder, SentenceTransformerEmbedder, llama_embedding
+from index.embed import Embedder, QueryVectors, SentenceTransformerEmbedder, llama_embedding
 from index.ingest import FileResult, Ingestor, IngestReport, Progress
 from index.lexical import LexicalIndex
 from index.store import Store, StoredArticle
@@ -56,9 +54,9 @@ class Pipeline:
         return LexicalIndex(self.store, self.settings.bm25_dir)
 
     @cached_property
-    def embed_query(self) -> _lru_cache_wrapper[np.ndarray]:
+    def embed_query(self) -> QueryVectors:
         """The query's vector, computed once per distinct query for retrieval and answering."""
-        return lru_cache(maxsize=512)(lambda text: self.embedder.embed([text])[0])
+        return QueryVectors(self.embedder)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -131,10 +129,13 @@ class Pipeline:
             query = dataclasses.replace(query, follows=tuple((c.article.doc_id, c.end) for c in previous.citations))
         t1 = time.perf_counter()  # condensing includes asking the previous question again, when needed
         k = k or self.settings.top_k
+        # Each part of a question that asks for several things brings its own passages.
+        context = f" ({', '.join(query.context)})" if query.context else ""
+        part_queries = [part + context for part in query.parts]
+        self.embed_query.prime([query.text, *part_queries])  # one model call for the question and its parts
         passages = self.retriever.retrieve(query.text, k, filters, about)
-        if query.parts:  # each part of a question that asks for several things brings its own passages
-            context = f" ({', '.join(query.context)})" if query.context else ""
-            by_part = [self.retriever.retrieve(part + context, k, filters, about) for part in query.parts]
+        if part_queries:
+            by_part = [self.retriever.retrieve(q, k, filters, about) for q in part_queries]
             passages = merge_parts(passages, by_part, k)
         t2 = time.perf_counter()
         answer = self.backend(backend).answer(query, passages)

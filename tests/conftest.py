@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pytest_socket
 
@@ -37,6 +38,27 @@ def embedder():
     from index.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+class CountingEmbedder:
+    """The real embedder, counting how often it is asked to embed (and how many texts)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+        self.texts = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+@pytest.fixture
+def counting(embedder) -> CountingEmbedder:
+    """The real embedder, counting its calls."""
+    return CountingEmbedder(embedder)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index.clean import clean
@@ -17,21 +16,6 @@ from rag.pipeline import Pipeline
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
 NEW_PARAGRAPH = "\nLavrov later told reporters in Manila that the quokka was not discussed.\n"
-
-
-class CountingEmbedder:
-    """The real embedder, counting how often it is asked to embed (and how many texts)."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.calls = 0
-        self.texts = 0
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.calls += 1
-        self.texts += len(texts)
-        return self.inner.embed(texts)
 
 
 def chunk_ids(pipeline: Pipeline, file: str | None = None) -> list[str]:
@@ -45,11 +29,6 @@ def sentence_ids(pipeline: Pipeline) -> list[str]:
 
 def sentence_doc_ids(pipeline: Pipeline) -> set[str]:
     return {m["doc_id"] for m in pipeline.store.sentences.get(include=["metadatas"])["metadatas"]}
-
-
-@pytest.fixture
-def counting(embedder) -> CountingEmbedder:
-    return CountingEmbedder(embedder)
 
 
 @pytest.fixture(scope="module")
