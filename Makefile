@@ -45,6 +45,7 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout.jsonl --compare llamaindex-default --out eval/out/heldout
 	$(BIN)/newsrag eval --qa eval/heldout2.jsonl --compare llamaindex-default --out eval/out/heldout2
 	$(BIN)/newsrag eval --qa eval/heldout3.jsonl --compare llamaindex-default --out eval/out/heldout3
+	$(BIN)/newsrag eval --qa eval/heldout4.jsonl --compare llamaindex-default --out eval/out/heldout4
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
