@@ -87,7 +87,8 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
-                   r"quote|claim|warn|(?-i:stated?))\b", re.I),  # "State" is no verb
+                   r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b",
+                   re.I),  # "State" is no verb
         re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added)\b", re.I),
     ),
 }
@@ -188,7 +189,7 @@ REQUIRED_CUES = ("date", "number", "money", "place")
 
 _ASKS_SPEAKER = re.compile(
     r"^\s*(what|how)\s+(did|does|do|has|had|have|would)\s+(?P<who>.+?)\s+"
-    r"(say|tell|tweet|describe|state|add|comment|explain|warn|call|write|react|respond)\b", re.I)
+    r"(say|tell|tweet|post|describe|state|add|comment|explain|warn|call|write|react|respond)\b", re.I)
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
 _QUOTING = r"(said|says|quoted|according to)"
@@ -208,11 +209,38 @@ def speaker_in(question: str) -> str | None:
     return names[-1] if names else None
 
 
+#: News speaks of a government by its capital or its country ("Moscow said", "Russia warned"): the words of
+#: "the Russian Foreign Ministry" are Moscow's. Only states whose capitals stand for them in the wires.
+_STATES = {
+    "Russia": ("Moscow", "Russian", "Kremlin"),
+    "United States": ("Washington", "US", "U.S.", "American", "White House"),
+    "China": ("Beijing", "Chinese"), "Ukraine": ("Kyiv", "Kiev", "Ukrainian"), "Britain": ("London", "British", "UK"),
+    "France": ("Paris", "French"), "Germany": ("Berlin", "German"), "Japan": ("Tokyo", "Japanese"),
+    "India": ("New Delhi", "Delhi", "Indian"), "Iran": ("Tehran", "Iranian"), "North Korea": ("Pyongyang",),
+    "South Korea": ("Seoul",), "Turkey": ("Ankara", "Turkish"), "European Union": ("Brussels", "EU"),
+}
+
+
+def speakers(speaker: str) -> tuple[str, ...]:
+    """The speaker and the names that speak for it: a capital, its country and the country's adjective.
+
+    >>> speakers("Moscow")
+    ('Moscow', 'Russia', 'Russian', 'Kremlin')
+    >>> speakers("Lavrov")
+    ('Lavrov',)
+    """
+    for state, names in _STATES.items():
+        if speaker == state or speaker in names:
+            return (speaker, *(n for n in (state, *names) if n != speaker))
+    return (speaker,)
+
+
 def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = ()) -> bool:
     """Does ``text`` give ``speaker``'s own words ("Lavrov said", "quoted Tillerson as saying", or "she told
     reporters" right after a sentence that names her)? A pronoun's speaker may also be named further back
     (``earlier``, nearest last) when each sentence between is attributed by a pronoun too ("… the
-    Ministry's Collegium. …, it said. …, it said, adding …").
+    Ministry's Collegium. …, it said. …, it said, adding …"). A quote that names no speaker is the words
+    of the one the sentence before says spoke.
 
     >>> attributed("Lavrov", '"We gave these explanations," Lavrov said.', "")
     True
@@ -221,11 +249,15 @@ def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = 
     >>> attributed("Ministry", "It will be met with opposition, it said.", "Russia is under pressure, it said.",
     ...            ("The Ministry met on Wednesday.",))
     True
+    >>> attributed("Ministry", '"This will be in this way from now on."', "The Ministry has said that it is ready.")
+    True
     """
     name = re.escape(speaker)
-    if re.search(rf"\b{name}\b[^.?!]{{0,80}}?\b{_SPOKE}\b|\b{_QUOTING}\s+((the|a|an|[A-Z][\w.'-]*)\s+){{0,4}}{name}\b",
-                 text):
+    says = rf"\b{name}\b[^.?!]{{0,80}}?\b{_SPOKE}\b"
+    if re.search(rf"{says}|\b{_QUOTING}\s+((the|a|an|[A-Z][\w.'-]*)\s+){{0,4}}{name}\b", text):
         return True
+    if re.match(r"\s*[\"“]", text) and not re.search(_ATTRIBUTION, text) and re.search(says, before):
+        return True  # a quote with no speaker of its own, right after "The Ministry has said that …"
     if not re.search(rf"[,\"”]\s*(he|she|they|it)\s+{_SPOKE}\b", text, re.I):
         return False
     if re.search(rf"\b{name}\b", before):
@@ -241,6 +273,20 @@ def names_in(question: str) -> list[str]:
     """
     words = re.findall(r"[A-Za-z0-9][\w'.-]*", question)[1:]
     return [w.strip(".'") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))]
+
+
+#: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
+_OF_NAME = re.compile(r"\b([A-Z][\w'.-]*) of (?:the )?([A-Z][\w'.-]*)")
+
+
+def short_forms(question: str) -> dict[str, str]:
+    """Names the question gives as the second half of an "X of Y" name, each with the X an article may call it
+    by alone ("the House" for "the House of Representatives").
+
+    >>> short_forms("By what margin did the House of Representatives pass the bill?")
+    {'Representatives': 'House'}
+    """
+    return {m[2].strip(".'"): m[1] for m in _OF_NAME.finditer(question)}
 
 
 def mentions(name: str, terms: frozenset[str]) -> bool:
@@ -495,6 +541,36 @@ def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:
     return [w for w in words if not all(matches(t, said) for t in content_terms(w))]
 
 
+#: "… in each of the two articles?", "… in both stories?": one answer from each of that many articles.
+_EACH_ARTICLE = re.compile(r"\b((in|from|across) )?(each of|both|all) (of )?(the )?(?P<n>two|three|four)? ?(\d{4} )?"
+                           r"(articles|stories|reports|pieces)\b", re.I)
+_COUNTS = {"both": 2, "two": 2, "three": 3, "four": 4}
+
+
+def articles_asked(question: str) -> int:
+    """How many articles the question wants an answer from each of (0: no such wording).
+
+    >>> articles_asked("What did Trump post about Russia in each of the two 2017 articles?"), articles_asked("Why?")
+    (2, 0)
+    """
+    m = _EACH_ARTICLE.search(question)
+    return _COUNTS.get((m["n"] or m[3]).lower(), 0) if m else 0
+
+
+def one_per_article(scored: list[Sentence], n: int, threshold: float) -> list[Sentence]:
+    """The best sentence (with the kind of answer asked for, if any has it) of each of the ``n`` articles
+    whose best sentence is best supported; none unless ``n`` articles have one above ``threshold``."""
+    best: dict[str, Sentence] = {}
+    for s in scored:  # best support first
+        if s.support < threshold:
+            break
+        current = best.get(s.article.doc_id)
+        if current is None or s.cue > current.cue:
+            best[s.article.doc_id] = s
+    chosen = list(best.values())[:n]
+    return reading_order(chosen) if len(chosen) == n else []
+
+
 def byline_of_best_article(scored: list[Sentence]) -> list[Sentence]:
     """For a question about a report itself ("What is the date of the IANS report …?"): the byline of
     the retrieved article most on topic, when it has one among the candidates."""
@@ -564,15 +640,20 @@ class ExtractiveBackend:
 
     def cover_names(self, question: str, chosen: list[Sentence],
                     scored: list[Sentence]) -> tuple[list[Sentence], list[str]]:
-        """Make the answer's articles mention every name the question gives, taking in the best sentence
-        of another article for a name the chosen ones lack; return the names nothing covers."""
+        """Make the answer's articles mention every name the question gives (or its short form: "House" for
+        "House of Representatives"), taking in the best sentence of another article for a name the chosen
+        ones lack; return the names nothing covers."""
         chosen = list(chosen)
         missing = []
+        short = short_forms(question)
         for name in names_in(question):
-            if any(mentions(name, self.terms_of(s.article.doc_id)) for s in chosen):
+            def named(s: Sentence, name: str = name) -> bool:
+                terms = self.terms_of(s.article.doc_id)
+                return mentions(name, terms) or (name in short and mentions(short[name], terms))
+
+            if any(named(s) for s in chosen):
                 continue
-            extra = next((s for s in scored if s.support >= self.threshold and s not in chosen
-                          and mentions(name, self.terms_of(s.article.doc_id))), None)
+            extra = next((s for s in scored if s.support >= self.threshold and s not in chosen and named(s)), None)
             if extra is None or len(chosen) >= MAX_SENTENCES + 1:
                 missing.append(name)
             else:
@@ -583,7 +664,9 @@ class ExtractiveBackend:
                vectors: dict[tuple[str, int], np.ndarray]) -> tuple[list[Sentence], list[Sentence], str]:
         """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
         it abstains."""
-        weights = weighted_terms(query)
+        each = articles_asked(query.question)
+        # "… in each of the two articles" says where to look, not what to look for
+        weights = weighted_terms(dataclasses.replace(query, question=_EACH_ARTICLE.sub("", query.question)))
         df, n_docs = self.document_frequency(list(weights))
         cues = wanted(query.question, query.context)
         idf = idf_weights(df, n_docs)
@@ -591,9 +674,9 @@ class ExtractiveBackend:
         reason = ""
         speaker = speaker_in(query.question)
         if speaker:  # "What did Tillerson say …?" is answered by Tillerson's words, not by words about him
-            scored = [s for s in scored
-                      if attributed(speaker, s.text, s.before, self.earlier(s))
-                      or attributed(speaker, s.attribution, s.text)]
+            names = speakers(speaker)
+            scored = [s for s in scored if any(attributed(name, s.text, s.before, self.earlier(s))
+                                               or attributed(name, s.attribution, s.text) for name in names)]
             if not scored:
                 reason = f"nothing retrieved about this gives {speaker}'s own words"
         if query.follows and REACTION.search(query.question):
@@ -601,7 +684,11 @@ class ExtractiveBackend:
         chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
         one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
                      and not _ASKS_SEVERAL.search(query.question))
-        chosen = chosen or select(scored, self.threshold, weights, idf, one_value, topic_of(query.question))
+        if each and not chosen:
+            chosen = one_per_article(scored, each, self.threshold)
+            reason = "" if chosen else f"fewer than {each} of the articles retrieved answer this"
+        chosen = chosen or (select(scored, self.threshold, weights, idf, one_value, topic_of(query.question))
+                            if not each else [])
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]

@@ -11,13 +11,17 @@ from rag.answer import (
     W_DENSE,
     W_FOCUS,
     Sentence,
+    articles_asked,
     attributed,
     coverage,
     expected_cues,
     matches,
     names_in,
+    one_per_article,
     select,
+    short_forms,
     speaker_in,
+    speakers,
     states_topic,
     topic_of,
     wanted,
@@ -385,3 +389,46 @@ def test_a_title_before_a_name_is_no_new_name():
     (name,) = wanted("Who was Lavrov's US counterpart in Manila?")
     assert not name.given_by("Russian Foreign Minister Sergey Lavrov said he had a lengthy meeting.")
     assert name.given_by("a meeting between Lavrov and U.S. Secretary of State Rex Tillerson in Manila.")
+
+
+def test_the_house_of_representatives_is_the_house_an_article_speaks_of(seeded):
+    # Article 000 says "the House", never "Representatives": that is no name the articles lack.
+    assert short_forms("Did the Secretary of State meet the House of Representatives?") == {
+        "State": "Secretary", "Representatives": "House"}
+    answer = seeded.ask("By what margin did the House of Representatives pass the sanctions bill?")
+    assert not answer.abstained and "419-3" in answer.text
+    assert_verbatim(seeded, answer)
+
+
+def test_moscow_speaks_through_the_russian_foreign_ministry(seeded):
+    assert speakers("Moscow") == ("Moscow", "Russia", "Russian", "Kremlin")
+    assert speakers("Washington")[:2] == ("Washington", "United States")
+    answer = seeded.ask("What did Moscow say about the seizure of its diplomatic property?")
+    assert any("could not be left unanswered" in c.quote for c in answer.citations)
+    assert_verbatim(seeded, answer)
+
+
+def test_a_quote_without_a_speaker_is_the_words_of_the_one_who_spoke_before_it():
+    introduced = "The Russian Foreign Ministry has said that they are ready to normalise talks."
+    assert attributed("Ministry", '"This will be in this way from now on."', introduced)
+    assert not attributed("Lavrov", '"This will be in this way from now on."', introduced)
+    assert not attributed("Ministry", '"We gave these explanations," Lavrov said.', introduced)  # his, not its
+
+
+def test_each_of_the_two_articles_gets_its_own_answer(seeded):
+    question = "What did Trump post on Twitter about Russia in each of the two 2017 articles?"
+    assert articles_asked(question) == 2 and articles_asked("What did Lavrov say in Manila?") == 0
+    assert articles_asked("What do both stories say about Crimea?") == 2
+    answer = seeded.ask(question)
+    assert sorted(c.article.file for c in answer.citations) == [F000, F001]
+    assert any("dangerous low" in c.quote for c in answer.citations)
+
+
+def test_one_per_article_abstains_when_fewer_articles_answer():
+    info = [ArticleInfo(d, f"{d}.txt", None, None, None) for d in ("a", "b")]
+    s = [Sentence(info[0], 0, 5, "First.", 1, dense=0.9), Sentence(info[0], 6, 12, "Second.", 1, dense=0.8),
+         Sentence(info[1], 0, 5, "Other.", 2, dense=0.3)]
+    assert [x.support for x in s] == pytest.approx([0.405, 0.36, 0.135])
+    assert one_per_article(s, 2, threshold=0.1) == [s[0], s[2]]
+    assert one_per_article(s, 2, threshold=0.2) == []  # "Other." is too weak
+    assert one_per_article(s, 1, threshold=0.2) == [s[0]]
