@@ -67,9 +67,11 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
         re.compile(r"^\s*(when|since when|until when)\b|\b(what|which) (date|day|year|month|time)\b|"
-                   r"\bwhat is the date\b", re.I),
+                   r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
-                   r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b", re.I),
+                   r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b|"
+                   r"\bwithin (minutes|hours|days|weeks|months)\b|\b(minutes|hours|days|weeks|months) (later|after)\b",
+                   re.I),
     ),
     "money": (
         re.compile(r"\bhow much (money|cash)\b|\bwhat (is|was|will be) the (cost|price)\b|"
@@ -89,7 +91,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
                    r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b",
                    re.I),  # "State" is no verb
-        re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added)\b", re.I),
+        re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added|according to)\b", re.I),
     ),
 }
 
@@ -221,18 +223,20 @@ _STATES = {
 }
 
 
-def speakers(speaker: str) -> tuple[str, ...]:
-    """The speaker and the names that speak for it: a capital, its country and the country's adjective.
+def aliases(name: str) -> tuple[str, ...]:
+    """The name and those that stand for the same state: its capital, the country and the country's
+    adjective. "What did Moscow say?" is answered by the Russian Foreign Ministry's words, and an article
+    about the "US President" is about what "Washington" pressed for.
 
-    >>> speakers("Moscow")
+    >>> aliases("Moscow")
     ('Moscow', 'Russia', 'Russian', 'Kremlin')
-    >>> speakers("Lavrov")
+    >>> aliases("Lavrov")
     ('Lavrov',)
     """
     for state, names in _STATES.items():
-        if speaker == state or speaker in names:
-            return (speaker, *(n for n in (state, *names) if n != speaker))
-    return (speaker,)
+        if name == state or name in names:
+            return (name, *(n for n in (state, *names) if n != name))
+    return (name,)
 
 
 def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = ()) -> bool:
@@ -268,11 +272,11 @@ def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = 
 def names_in(question: str) -> list[str]:
     """Capitalised words after the first: the people, places and bodies the question is about.
 
-    >>> names_in("What did Lavrov say in Bonn about North Korea?")
-    ['Lavrov', 'Bonn', 'North', 'Korea']
+    >>> names_in("What did Lavrov say in Bonn about North Korea?"), names_in("How did Moscow's ministry react?")
+    (['Lavrov', 'Bonn', 'North', 'Korea'], ['Moscow'])
     """
-    words = re.findall(r"[A-Za-z0-9][\w'.-]*", question)[1:]
-    return [w.strip(".'") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))]
+    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z0-9][\w'’.-]*", question)[1:]]  # Moscow's
+    return [w.strip(".'’") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))]
 
 
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
@@ -315,6 +319,8 @@ class Sentence:
     lexical: float = 0.0
     focus: float = 0.0
     cue: float = 0.0
+    #: The share of the answers a question cannot do without (``REQUIRED_CUES``: "where" needs a place) it gives.
+    required: float = 0.0
     #: It comes right after a sentence the previous answer cited: for "How did Trump react?", the reaction.
     follows_previous: bool = False
 
@@ -425,9 +431,11 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
         vector = vectors.get((s.article.doc_id, s.start))
         dense = float(np.clip(vector @ query_vector, 0.0, 1.0)) if vector is not None else 0.0
         lexical = coverage_in_context(weights, idf, term_set(s.text), term_set(s.before)) if weights else dense
-        cue = sum(w.given_by(s.text) for w in cues) / len(cues) if cues else 0.0
-        scored.append(dataclasses.replace(s, dense=dense, lexical=lexical,
-                                          focus=focus[s.article.doc_id] if weights else dense, cue=cue))
+        given = [w.given_by(s.text) for w in cues]
+        needed = [g for w, g in zip(cues, given, strict=True) if w.cue in REQUIRED_CUES]
+        scored.append(dataclasses.replace(
+            s, dense=dense, lexical=lexical, focus=focus[s.article.doc_id] if weights else dense,
+            cue=sum(given) / len(given) if given else 0.0, required=sum(needed) / len(needed) if needed else 0.0))
     return sorted(scored, key=lambda s: (-s.support, s.rank, s.start))
 
 
@@ -437,7 +445,8 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
-    (a date for "when", a quote for "what did … say"), among those close to the top. Each further
+    (a date for "when", a quote for "what did … say"; first of all what it cannot do without, the place
+    for "where were they meeting when Moscow said …"), among those close to the top. Each further
     one must be close to it, come from an article as much on topic, and either be another article's
     answer or cover question words the chosen ones do not: a sentence that only repeats what is
     already cited is not cited, unless it states the ``topic`` a "what did … say about …" question
@@ -449,7 +458,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     if not scored or scored[0].support < threshold:
         return []
     pool = [s for s in scored if s.support >= max(threshold, scored[0].support - PRIMARY_MARGIN)]
-    best = max(pool, key=lambda s: (s.cue, s.follows_previous, s.support))
+    best = max(pool, key=lambda s: (s.required, s.cue, s.follows_previous, s.support))
     chosen = [best]
     said = around(best)  # what the chosen sentences, and those next to them, say
     for s in scored:
@@ -640,16 +649,17 @@ class ExtractiveBackend:
 
     def cover_names(self, question: str, chosen: list[Sentence],
                     scored: list[Sentence]) -> tuple[list[Sentence], list[str]]:
-        """Make the answer's articles mention every name the question gives (or its short form: "House" for
-        "House of Representatives"), taking in the best sentence of another article for a name the chosen
-        ones lack; return the names nothing covers."""
+        """Make the answer's articles mention every name the question gives, or its short form ("House" for
+        "House of Representatives") or another name of the same state ("US" for "Washington"), taking in the
+        best sentence of another article for a name the chosen ones lack; return the names nothing covers."""
         chosen = list(chosen)
         missing = []
         short = short_forms(question)
         for name in names_in(question):
             def named(s: Sentence, name: str = name) -> bool:
                 terms = self.terms_of(s.article.doc_id)
-                return mentions(name, terms) or (name in short and mentions(short[name], terms))
+                return (any(mentions(alias, terms) for alias in aliases(name))
+                        or (name in short and mentions(short[name], terms)))
 
             if any(named(s) for s in chosen):
                 continue
@@ -674,7 +684,7 @@ class ExtractiveBackend:
         reason = ""
         speaker = speaker_in(query.question)
         if speaker:  # "What did Tillerson say …?" is answered by Tillerson's words, not by words about him
-            names = speakers(speaker)
+            names = aliases(speaker)
             scored = [s for s in scored if any(attributed(name, s.text, s.before, self.earlier(s))
                                                or attributed(name, s.attribution, s.text) for name in names)]
             if not scored:
