@@ -721,14 +721,16 @@ class ExtractiveBackend:
         candidates = [s for s in sentences_of(passages, self.text_of) if by_whom or not s.only_attribution]
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         chosen, scored, reason = self.choose(query, passages, candidates, vectors)
+        unanswered: list[str] = []
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
             by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,
                                    vectors)[0] for part in query.parts]
             from_parts = [s for part_chosen in by_part for s in part_chosen]
             if all(by_part):
                 chosen = from_parts
-            elif chosen:  # the whole question's answer, with what the parts that have one add to it
+            else:  # the whole question's answer (if any), with what the parts that have one add to it
                 chosen = chosen + from_parts
+                unanswered = [part for part, part_chosen in zip(query.parts, by_part, strict=True) if not part_chosen]
             if chosen:
                 distinct = {(s.article.doc_id, s.start): s for s in chosen}
                 chosen, reason = reading_order(list(distinct.values())), ""
@@ -742,6 +744,8 @@ class ExtractiveBackend:
         answer.trace["threshold"] = self.threshold
         if query.parts:
             answer.trace["parts"] = list(query.parts)
+            if chosen and unanswered:  # said beside the answer: the articles answer only part of the question
+                answer.trace["unanswered_parts"] = unanswered
         return answer
 
 

@@ -25,6 +25,8 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         when = a.published.isoformat() if a.published else "date unknown"
         console.print(f"[bold][{c.n}][/] {escape(a.label)} · {when} · {a.file} · chars {c.start}–{c.end}")
         console.print(f"    [green]“{escape(c.quote)}”[/]")
+    for part in answer.trace.get("unanswered_parts", []):
+        console.print(f"[yellow]The articles don't answer “{escape(part)}”[/]")
     total = answer.trace.get("timings_ms", {}).get("total")
     if total is not None:
         console.print(f"[dim]{total:.0f} ms[/]")

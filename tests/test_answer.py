@@ -460,3 +460,19 @@ def test_how_soon_asks_for_a_time_and_within_hours_gives_one():
     assert date.given_by('Within hours, Trump tweeted, asking: "Was Obama too soft on Russia?"')
     assert date.given_by("Two days later the bill passed.")
     assert not date.given_by("Trump tweeted about Crimea.")
+
+
+def test_a_two_part_question_answers_the_part_it_can_and_says_which_it_cannot(seeded):
+    from rich.console import Console
+
+    from rag.render import print_answer
+    from ui.render import answer_html
+
+    question = "Who met Lavrov on the sidelines of a G20 summit, and who met him on the Moon?"
+    answer = seeded.ask(question)
+    assert not answer.abstained and "Tillerson" in answer.text
+    assert answer.trace["unanswered_parts"] == ["Who met him on the Moon?"]
+    assert "The articles don't answer “Who met him on the Moon?”" in answer_html(answer)
+    console = Console(record=True, width=200)
+    print_answer(answer, console)
+    assert "The articles don't answer “Who met him on the Moon?”" in console.export_text()

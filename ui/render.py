@@ -113,8 +113,14 @@ def answer_html(answer: Answer, upto: int | None = None) -> str:
     pieces = split_sentences(answer.text)
     done = upto is None or upto >= len(pieces)
     body = answer_body("".join(pieces if done else pieces[:upto]), answer.citations)
-    tail = f"\n\n{citation_list(answer.citations)}" if done else " …"
+    tail = f"\n\n{citation_list(answer.citations)}{unanswered_parts(answer)}" if done else " …"
     return f"{head}<div class=\"nr-answer\">{body}</div>{tail}"
+
+
+def unanswered_parts(answer: Answer) -> str:
+    """The parts of a several-part question the articles do not answer, said under the answer to the rest."""
+    parts = answer.trace.get("unanswered_parts", [])
+    return "".join(f'\n\n<div class="nr-abstain">The articles don\'t answer “{text(p)}”</div>' for p in parts)
 
 
 def error_html(message: str) -> str:
