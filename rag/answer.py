@@ -441,7 +441,7 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
 
 def select(scored: list[Sentence], threshold: float, weights: dict[str, float] | None = None,
            idf: dict[str, float] | None = None, one_value: bool = False,
-           topic: frozenset[str] = frozenset()) -> list[Sentence]:
+           topic: frozenset[str] = frozenset(), several: bool = False) -> list[Sentence]:
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
@@ -466,9 +466,12 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
             break
         if s is best or s.cue < best.cue:
             continue
-        if s.support < max(threshold, best.support - MARGIN) or s.focus < best.focus - FOCUS_MARGIN:
-            continue
         new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
+        # "In which cities …?": another article's place is one more answer, however differently it is told
+        another_value = several and new_article and s.required == 1 and s.support >= threshold
+        if not another_value and (s.support < max(threshold, best.support - MARGIN)
+                                  or s.focus < best.focus - FOCUS_MARGIN):
+            continue
         more = said | around(s)
         gain = coverage(weights, idf, more) - coverage(weights, idf, said) if weights and idf else 1.0
         if not new_article and gain < MIN_GAIN and not states_topic(s, topic):
@@ -697,7 +700,8 @@ class ExtractiveBackend:
         if each and not chosen:
             chosen = one_per_article(scored, each, self.threshold)
             reason = "" if chosen else f"fewer than {each} of the articles retrieved answer this"
-        chosen = chosen or (select(scored, self.threshold, weights, idf, one_value, topic_of(query.question))
+        several = any(w.cue in REQUIRED_CUES for w in cues) and bool(_ASKS_SEVERAL.search(query.question))
+        chosen = chosen or (select(scored, self.threshold, weights, idf, one_value, topic_of(query.question), several)
                             if not each else [])
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)

@@ -476,3 +476,10 @@ def test_a_two_part_question_answers_the_part_it_can_and_says_which_it_cannot(se
     console = Console(record=True, width=200)
     print_answer(answer, console)
     assert "The articles don't answer “Who met him on the Moon?”" in console.export_text()
+
+
+def test_in_which_cities_takes_each_articles_place_however_differently_told(seeded):
+    answer = seeded.ask("Tillerson and Lavrov met on the sidelines of two different international gatherings "
+                        "in these reports. In which cities?")
+    assert "Manila" in answer.text and "Bonn" in answer.text
+    assert sorted(c.article.file for c in answer.citations) == [F000, F001]
