@@ -250,6 +250,8 @@ def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = 
     True
     >>> attributed("Tillerson", "Lavrov said he explained Tillerson about Moscow's counter-measures.", "")
     False
+    >>> attributed("Trump", "Trump's Press Secretary Sean Spicer said Tuesday that the President expects it.", "")
+    False
     >>> attributed("Ministry", "It will be met with opposition, it said.", "Russia is under pressure, it said.",
     ...            ("The Ministry met on Wednesday.",))
     True
@@ -257,7 +259,7 @@ def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = 
     True
     """
     name = re.escape(speaker)
-    says = rf"\b{name}\b[^.?!]{{0,80}}?\b{_SPOKE}\b"
+    says = rf"\b{name}\b(?!['’]s\b)[^.?!]{{0,80}}?\b{_SPOKE}\b"  # "Trump's Press Secretary said" is not Trump
     if re.search(rf"{says}|\b{_QUOTING}\s+((the|a|an|[A-Z][\w.'-]*)\s+){{0,4}}{name}\b", text):
         return True
     if re.match(r"\s*[\"“]", text) and not re.search(_ATTRIBUTION, text) and re.search(says, before):
