@@ -66,12 +66,18 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 #: What a question asks for (by its wording) → how a sentence that gives it looks.
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
-        re.compile(r"^\s*(when|since when|until when)\b|\b(what|which) (date|day|year|month|time)\b|"
+        re.compile(r"^\s*(when|since when|until when)\b(?![^?]*,\s*(what|which|who|whom|how|why|where)\b)|"
+                   r"\b(what|which) (date|day|year|month|time)\b|"
                    r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
                    r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b|"
                    r"\bwithin (minutes|hours|days|weeks|months)\b|\b(minutes|hours|days|weeks|months) (later|after)\b",
                    re.I),
+    ),
+    "duration": (  # "How long did the meeting last?" wants a length of time, which "a lengthy meeting" is not
+        re.compile(r"^\s*how long\b(?!\s+(ago|after|before|since)\b)|\bfor how long\b", re.I),
+        re.compile(r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)\s+"
+                   r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b|\bhalf an hour\b", re.I),
     ),
     "money": (
         re.compile(r"\bhow much (money|cash)\b|\bwhat (is|was|will be) the (cost|price)\b|"
@@ -151,7 +157,9 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     >>> [w.cue for w in wanted("Who is the spokeswoman who said Russia won't give Crimea back?")]
     ['speech', 'name']
     """
-    given = frozenset(content_terms(" ".join((question, *context))))
+    # A name the question gives under another of its names is given too: "Moscow" gives "Russian Federation".
+    also = [alias for name in names_in(question) for alias in aliases(name)[1:]]
+    given = frozenset(content_terms(" ".join((question, *context, *also))))
     out = [Wanted(name) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question):
         out.append(Wanted("name", given))
@@ -186,7 +194,7 @@ def is_byline(text: str) -> bool:
 #: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
-REQUIRED_CUES = ("date", "number", "money", "place")
+REQUIRED_CUES = ("date", "duration", "number", "money", "place")
 
 
 _ASKS_SPEAKER = re.compile(
@@ -323,7 +331,8 @@ class Sentence:
     cue: float = 0.0
     #: The share of the answers a question cannot do without (``REQUIRED_CUES``: "where" needs a place) it gives.
     required: float = 0.0
-    #: It comes right after a sentence the previous answer cited: for "How did Trump react?", the reaction.
+    #: It is what a follow-up points at: for "How did Trump react?", the sentence right after one the previous
+    #: answer cited (the reaction); for "When was that?", one the previous answer cited.
     follows_previous: bool = False
 
     @property
@@ -594,6 +603,11 @@ def byline_of_best_article(scored: list[Sentence]) -> list[Sentence]:
     return [s for s in scored if s.article.doc_id == top.article.doc_id and is_byline(s.text)][:1]
 
 
+#: "When was that?", "Where did he say it?": a short follow-up about what the previous answer cited itself.
+REFERS_BACK = re.compile(r"^\s*(when|where|why|how long|how many|how much)\b[^?]{0,30}\b(that|this|it)\s*\??\s*$",
+                         re.I)
+
+
 def comes_after(s: Sentence, ends: tuple[tuple[str, int], ...]) -> bool:
     """Is ``s`` the sentence right after one that ends at one of ``ends`` ((doc_id, offset) pairs)?"""
     return any(doc_id == s.article.doc_id and 0 <= s.start - end <= 3 for doc_id, end in ends)
@@ -696,6 +710,9 @@ class ExtractiveBackend:
                 reason = f"nothing retrieved about this gives {speaker}'s own words"
         if query.follows and REACTION.search(query.question):
             scored = [dataclasses.replace(s, follows_previous=comes_after(s, query.follows)) for s in scored]
+        elif query.follows and REFERS_BACK.search(query.question):
+            scored = [dataclasses.replace(s, follows_previous=(s.article.doc_id, s.end) in query.follows)
+                      for s in scored]
         chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
         one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
                      and not _ASKS_SEVERAL.search(query.question))

@@ -483,3 +483,33 @@ def test_in_which_cities_takes_each_articles_place_however_differently_told(seed
                         "in these reports. In which cities?")
     assert "Manila" in answer.text and "Bonn" in answer.text
     assert sorted(c.article.file for c in answer.citations) == [F000, F001]
+
+
+def test_a_when_clause_before_the_question_does_not_ask_for_a_date():
+    assert expected_cues("When he signed the sanctions bill, what objections did the president raise?") == ()
+    assert expected_cues("When did the House pass the bill?") == ("date",)
+
+
+def test_how_long_asks_for_a_length_of_time_and_a_lengthy_meeting_is_none(seeded):
+    (duration,) = wanted("How long did the meeting last?")
+    assert duration.cue == "duration" and duration.given_by("They talked for two hours.")
+    assert not duration.given_by("Lavrov said he had a lengthy meeting with the US Secretary of State.")
+    assert expected_cues("How long after the summit did the talks resume?") == ("date",)
+    answer = seeded.ask("How long did Lavrov and Tillerson's meeting in Manila last?")
+    assert answer.abstained and "duration" in answer.trace["abstain_reason"]
+
+
+def test_a_name_the_question_gives_under_another_name_is_no_answer_to_who():
+    # "Moscow" gives "Russian": "Russian Federation" is not the spokeswoman's name, "Maria Zakharova" is.
+    (_, name) = wanted("Who is the Moscow foreign ministry spokeswoman that said Crimea stays?")
+    assert not name.given_by('"Crimea is part of the Russian Federation," she told reporters.')
+    assert name.given_by("Russia's Foreign Ministry spokeswoman Maria Zakharova clearly stated it.")
+
+
+def test_when_was_that_is_answered_from_what_the_previous_answer_cited(seeded):
+    history = ["Why did Trump suggest Obama was too soft on Russia?",
+               "What did he say about Ukraine while he was campaigning?"]
+    previous = seeded.ask(history[1], history[:1])
+    assert any("campaign trail in July" in c.quote for c in previous.citations)
+    answer = seeded.ask("When was that?", history, previous=previous)
+    assert [c.quote[:31] for c in answer.citations] == ["During his campaign trail in Ju"]
