@@ -47,6 +47,7 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout3.jsonl --compare llamaindex-default --out eval/out/heldout3
 	$(BIN)/newsrag eval --qa eval/heldout4.jsonl --compare llamaindex-default --out eval/out/heldout4
 	$(BIN)/newsrag eval --qa eval/heldout5.jsonl --compare llamaindex-default --out eval/out/heldout5
+	$(BIN)/newsrag eval --qa eval/heldout6.jsonl --compare llamaindex-default --out eval/out/heldout6
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
