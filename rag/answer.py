@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
@@ -199,23 +199,39 @@ REQUIRED_CUES = ("date", "duration", "number", "money", "place")
 
 _ASKS_SPEAKER = re.compile(
     r"^\s*(what|how)\s+(did|does|do|has|had|have|would)\s+(?P<who>.+?)\s+"
-    r"(say|tell|tweet|post|describe|state|add|comment|explain|warn|call|write|react|respond)\b", re.I)
+    r"(say|tell|tweet|post|describe|(?<!\bof )state|add|comment|explain|warn|call|write|react|respond)\b", re.I)
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
 _QUOTING = r"(said|says|quoted|according to)"
 _ATTRIBUTION = rf"\b({_SPOKE}|{_QUOTING}|saying)\b"
 
 
-def speaker_in(question: str) -> str | None:
-    """The person or body whose words a question asks for: the last name-like word before the verb.
+#: Titles a question may name a speaker by ("the secretary of state"), longest first.
+_TITLE = re.compile(r"\b(secretary of state|foreign minister|prime minister|press secretary|spokes(wo)?man|"
+                    r"spokesperson|president|chancellor|ambassador|minister|secretary)\b", re.I)
+
+
+def speaker_in(question: str, texts: Sequence[str] = ()) -> str | None:
+    """The person or body whose words a question asks for: the last name-like word before the verb, or,
+    when the question gives a title ("the secretary of state", "Russia's prime minister"), the surname the
+    ``texts`` give after that title ("Secretary of State Rex Tillerson").
 
     >>> speaker_in("What did Lavrov say in Manila?"), speaker_in("What did the Russian Foreign Ministry say?")
     ('Lavrov', 'Ministry')
+    >>> speaker_in("What did the secretary of state say?", ["US Secretary of State Rex Tillerson met Lavrov."])
+    'Tillerson'
     >>> speaker_in("What did he say?") is None
     True
     """
     m = _ASKS_SPEAKER.match(question)
-    names = names_in(f"x {m['who']}") if m else []
+    if not m:
+        return None
+    if title := _TITLE.search(m["who"]):
+        words = r"\s+".join(re.escape(w) for w in title[0].split())
+        for text in texts:
+            if named := re.search(rf"(?i:\b{words})\s+(?:[A-Z][\w'-]+\s+)+?([A-Z][a-z][\w'-]*)\b(?!\s+[A-Z])", text):
+                return named[1]
+    names = names_in(f"x {m['who']}")
     return names[-1] if names else None
 
 
@@ -701,7 +717,8 @@ class ExtractiveBackend:
         idf = idf_weights(df, n_docs)
         scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
         reason = ""
-        speaker = speaker_in(query.question)
+        speaker = speaker_in(query.question, [self.text_of(doc_id) for doc_id in dict.fromkeys(
+            p.article.doc_id for p in passages)])
         if speaker:  # "What did Tillerson say …?" is answered by Tillerson's words, not by words about him
             names = aliases(speaker)
             scored = [s for s in scored if any(attributed(name, s.text, s.before, self.earlier(s))

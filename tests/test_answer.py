@@ -513,3 +513,13 @@ def test_when_was_that_is_answered_from_what_the_previous_answer_cited(seeded):
     assert any("campaign trail in July" in c.quote for c in previous.citations)
     answer = seeded.ask("When was that?", history, previous=previous)
     assert [c.quote[:31] for c in answer.citations] == ["During his campaign trail in Ju"]
+
+
+def test_a_speaker_named_by_title_is_the_person_the_articles_give_that_title(seeded):
+    article = seeded.article(F000).text
+    assert speaker_in("What did the secretary of state say about Russia?", [article]) == "Tillerson"
+    assert speaker_in("What did the Russian foreign minister tell him?", [article]) == "Lavrov"
+    assert speaker_in("What did the secretary of state say?") is None  # no articles to read the title in
+    answer = seeded.ask("What did the secretary of state say about the Minsk Agreements?")
+    assert [c.article.file for c in answer.citations] == [F001]  # Tillerson's quote, which CNN attributes to him
+    assert "honor its commitment to the Minsk Agreements" in answer.citations[0].quote
