@@ -93,6 +93,11 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\bconditions?\b|\bon what terms\b|\bin (what|which) case\b", re.I),
         re.compile(r"\b(if|unless|provided|as long as|once|when they|when it|on condition)\b", re.I),
     ),
+    "quote": (  # "What were his exact words?": a quotation, not a report of what was said
+        re.compile(r"\b(exact|precise|actual) (words?|wording|quote|phrase|phrasing)\b|\bword for word\b|\bverbatim\b|"
+                   r"\bwhat exactly did\b", re.I),
+        re.compile(r"[\"“][^\"“”]{20,}[\"”]"),
+    ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
                    r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b",
@@ -194,7 +199,7 @@ def is_byline(text: str) -> bool:
 #: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
-REQUIRED_CUES = ("date", "duration", "number", "money", "place")
+REQUIRED_CUES = ("date", "duration", "number", "money", "place", "quote")
 
 
 _ASKS_SPEAKER = re.compile(

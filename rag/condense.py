@@ -75,7 +75,7 @@ def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
 
 _WH = r"(who|whom|what|when|where|which|why|how)"
 #: "Who was at Geneva, and who signed the bill?": two questions joined by "and".
-_TWO_QUESTIONS = re.compile(rf"^(?P<a>{_WH}\b.+?),?\s+and\s+(?P<b>{_WH}\b.+)$", re.I)
+_TWO_QUESTIONS = re.compile(rf"^(?P<lead>[^,?]{{1,40}},\s+)?(?P<a>{_WH}\b.+?),?\s+and\s+(?P<b>{_WH}\b.+)$", re.I)
 #: "… in both the sanctions bill and Tillerson's remarks?", "… met Tillerson both at ASEAN and at the G20?"
 _BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
 #: "What conditions did Tillerson and the Ministry each set …?"
@@ -96,13 +96,16 @@ def parts_of(question: str) -> tuple[str, ...]:
     ('What conditions did Tillerson set?', 'What conditions did the Ministry set?')
     >>> parts_of("How low were ties in Trump's tweet and in the Ministry's statement?")
     ("How low were ties in Trump's tweet?", "How low were ties in the Ministry's statement?")
+    >>> parts_of("On Ukraine, what does the bill punish, and which agreements did Tillerson cite?")
+    ('On Ukraine, what does the bill punish?', 'On Ukraine, which agreements did Tillerson cite?')
     >>> parts_of("How did the Senate vote on the sanctions bill?")
     ()
     """
     q = question.strip()
-    if m := _TWO_QUESTIONS.match(q):
-        a, b = m["a"].rstrip(" ,"), m["b"]
-        return (a if a.endswith("?") else f"{a}?", b[0].upper() + b[1:])
+    if m := _TWO_QUESTIONS.match(q):  # "On Ukraine, what … and which …?": the lead belongs to both
+        lead, a, b = m["lead"] or "", m["a"].rstrip(" ,"), m["b"]
+        a = a if a.endswith("?") else f"{a}?"
+        return (lead + a, lead + b) if lead else (a, b[0].upper() + b[1:])
     if m := _BOTH.search(q):
         return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
     if m := _EACH.search(q):

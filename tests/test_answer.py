@@ -523,3 +523,19 @@ def test_a_speaker_named_by_title_is_the_person_the_articles_give_that_title(see
     answer = seeded.ask("What did the secretary of state say about the Minsk Agreements?")
     assert [c.article.file for c in answer.citations] == [F001]  # Tillerson's quote, which CNN attributes to him
     assert "honor its commitment to the Minsk Agreements" in answer.citations[0].quote
+
+
+def test_exact_words_are_answered_by_the_quotation_not_a_report_of_it(seeded):
+    (quote, _) = wanted("What were Trump's exact words when he tweeted about Crimea?")
+    assert quote.cue == "quote"
+    assert not quote.given_by('Taking to Twitter, Trump commented that the Crimea peninsula was "taken" by Russia.')
+    answer = seeded.ask("I'm checking a quote: what were Trump's exact words on Twitter when he blamed the "
+                        "Obama administration over Crimea?")
+    assert "Crimea was TAKEN by Russia" in answer.text
+
+
+def test_a_lead_before_two_questions_belongs_to_both_parts(seeded):
+    answer = seeded.ask("On Ukraine, what conduct does the US sanctions bill seek to punish Russia for, and which "
+                        "agreements did Tillerson say Russia was expected to honour?")
+    assert "military aggression in Ukraine" in answer.text and "Minsk Agreements" in answer.text
+    assert sorted({c.article.file for c in answer.citations}) == [F000, F001]
