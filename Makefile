@@ -48,6 +48,7 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout4.jsonl --compare llamaindex-default --out eval/out/heldout4
 	$(BIN)/newsrag eval --qa eval/heldout5.jsonl --compare llamaindex-default --out eval/out/heldout5
 	$(BIN)/newsrag eval --qa eval/heldout6.jsonl --compare llamaindex-default --out eval/out/heldout6
+	$(BIN)/newsrag eval --qa eval/heldout7.jsonl --compare llamaindex-default --out eval/out/heldout7
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
