@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -23,6 +25,8 @@ from rag.config import Settings
 from rag.errors import NewsragError, NotFoundError
 
 _BATCH = 2000
+#: Chunks whose sentence vectors the store keeps in memory once read.
+SENTENCE_CACHE = 4096
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class Store:
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
         self._client = client
+        self._by_chunk: OrderedDict[str, dict[tuple[str, int], np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @cached_property
     def client(self) -> Any:
@@ -172,12 +178,26 @@ class Store:
         return list(self.vector_store.get_nodes(node_ids=None))
 
     def sentence_vectors(self, chunk_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
-        """Stored sentence vectors of these chunks, keyed by (doc_id, sentence start)."""
-        if not chunk_ids:
-            return {}
-        got = self.sentences.get(where={"chunk_id": {"$in": chunk_ids}}, include=["embeddings", "metadatas"])
-        pairs = zip(got["metadatas"], got["embeddings"], strict=True)
-        return {(m["doc_id"], int(m["start"])): np.asarray(v) for m, v in pairs}
+        """Stored sentence vectors of these chunks, keyed by (doc_id, sentence start).
+
+        A chunk's vectors are read from Chroma once and then kept (the ``SENTENCE_CACHE`` most recent
+        chunks): a chunk id hashes its article, place and text, so its vectors never change."""
+        with self._lock:
+            known = {c: self._by_chunk[c] for c in chunk_ids if c in self._by_chunk}
+            for c in known:
+                self._by_chunk.move_to_end(c)  # recently used: kept longest
+        missing = [c for c in dict.fromkeys(chunk_ids) if c not in known]
+        if missing:
+            got = self.sentences.get(where={"chunk_id": {"$in": missing}}, include=["embeddings", "metadatas"])
+            fresh: dict[str, dict[tuple[str, int], np.ndarray]] = {c: {} for c in missing}
+            for m, v in zip(got["metadatas"], got["embeddings"], strict=True):
+                fresh[m["chunk_id"]][(m["doc_id"], int(m["start"]))] = np.asarray(v)
+            known.update(fresh)
+            with self._lock:
+                self._by_chunk.update(fresh)
+                while len(self._by_chunk) > SENTENCE_CACHE:
+                    self._by_chunk.popitem(last=False)
+        return {key: v for c in dict.fromkeys(chunk_ids) for key, v in known[c].items()}
 
     def chunks_by_best_sentence(self, vector: np.ndarray, n_sentences: int) -> dict[str, float]:
         """Chunk ids of the ``n_sentences`` sentences nearest ``vector``, each with its best sentence's

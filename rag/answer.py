@@ -428,8 +428,14 @@ def matches(term: str, present: AbstractSet[str]) -> bool:
         return True
     if len(term) < PREFIX_CHARS:
         return False
-    head = term[:PREFIX_CHARS]
-    return any(word.startswith(head) for word in present)
+    heads = _heads(present) if isinstance(present, frozenset) else _heads(frozenset(present))
+    return term[:PREFIX_CHARS] in heads
+
+
+@lru_cache(maxsize=4096)
+def _heads(words: frozenset[str]) -> frozenset[str]:
+    """The first ``PREFIX_CHARS`` letters of each word that long (sentences and articles are asked about often)."""
+    return frozenset(w[:PREFIX_CHARS] for w in words if len(w) >= PREFIX_CHARS)
 
 
 def coverage_in_context(weights: dict[str, float], idf: dict[str, float], own: AbstractSet[str],

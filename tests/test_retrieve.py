@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from index.types import Chunk
@@ -237,3 +238,35 @@ def test_collapsing_stops_once_enough_distinct_passages_are_kept():
     texts = [f"story number {n} says something different about topic {n} today" for n in range(6)]
     kept = collapse_near_duplicates([passage(t, i + 1) for i, t in enumerate(texts)], limit=3)
     assert [p.rank for p in kept] == [1, 2, 3]
+
+
+class GetCounter:
+    """A Chroma collection that counts its ``get`` calls (everything else goes straight through)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.gets = 0
+
+    def get(self, **kwargs):
+        self.gets += 1
+        return self.inner.get(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_chunks_sentence_vectors_are_read_from_chroma_once(seeded):
+    from index.store import Store
+
+    store = Store(seeded.settings, client=seeded.store.client)  # the same Chroma, an empty cache
+    counter = GetCounter(store.sentences)
+    store.__dict__["sentences"] = counter
+    ids = sorted(seeded.store.chunks.get(include=[])["ids"])
+    first = store.sentence_vectors(ids[:3])
+    again = store.sentence_vectors(ids[:3])
+    assert counter.gets == 1 and first.keys() == again.keys() and len(first) > 3
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+    more = store.sentence_vectors(ids[2:5])  # two new chunks: one more read, for those two only
+    assert counter.gets == 2
+    expected = seeded.store.sentence_vectors(ids[2:5])
+    assert more.keys() == expected.keys() and all(np.array_equal(more[k], expected[k]) for k in expected)
