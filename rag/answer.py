@@ -301,13 +301,18 @@ def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = 
 
 
 def names_in(question: str) -> list[str]:
-    """Capitalised words after the first: the people, places and bodies the question is about.
+    """Capitalised words not opening a sentence: the people, places and bodies the question is about.
 
     >>> names_in("What did Lavrov say in Bonn about North Korea?"), names_in("How did Moscow's ministry react?")
     (['Lavrov', 'Bonn', 'North', 'Korea'], ['Moscow'])
+    >>> names_in("How did Trump describe it? Need the quote.")
+    ['Trump']
     """
-    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z0-9][\w'’.-]*", question)[1:]]  # Moscow's
-    return [w.strip(".'’") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))]
+    names = []
+    for sentence in re.split(r"(?<=[.?!:;])\s+|\s+[-–—]\s+", question):
+        words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z0-9][\w'’.-]*", sentence)[1:]]  # Moscow's
+        names += [w.strip(".'’") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))]
+    return names
 
 
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
@@ -322,6 +327,31 @@ def short_forms(question: str) -> dict[str, str]:
     {'Representatives': 'House'}
     """
     return {m[2].strip(".'"): m[1] for m in _OF_NAME.finditer(question)}
+
+
+def truecase(question: str, texts: Sequence[str]) -> str:
+    """A question typed all in lower case, with the words the ``texts`` only ever capitalise (names) capitalised,
+    so that the rules that read names (whose words, which names the articles must mention) still can.
+
+    >>> truecase("how did the biden white house respond?", ["Putin met Biden. Then the White House said no."])
+    'how did the Biden White House respond?'
+    >>> truecase("What did Lavrov say?", ["lavrov"])
+    'What did Lavrov say?'
+    """
+    if any(c.isupper() for c in question[1:]):
+        return question
+    capitalised: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        for line in text.splitlines():
+            for sentence in _SENTENCE_BREAK.split(line):
+                words = re.findall(r"\b[A-Za-z][a-z]+\b", sentence)[1:]  # a sentence's first word says nothing
+                if sum(w[0].isupper() for w in words) > len(words) / 2:
+                    continue  # a headline in title case
+                for word in words:
+                    (capitalised if word[0].isupper() else lower).add(word.lower())
+    names = {w for w in capitalised - lower if content_terms(w)}
+    return re.sub(r"\b[a-z]+\b", lambda m: m[0].capitalize() if m[0] in names else m[0], question)
 
 
 def mentions(name: str, terms: frozenset[str]) -> bool:
@@ -771,7 +801,9 @@ class ExtractiveBackend:
         by_whom = bool(ASKS_SOURCE.search(query.question))
         candidates = [s for s in sentences_of(passages, self.text_of) if by_whom or not s.only_attribution]
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
-        chosen, scored, reason = self.choose(query, passages, candidates, vectors)
+        texts = [self.text_of(doc_id) for doc_id in dict.fromkeys(p.article.doc_id for p in passages)]
+        cased = dataclasses.replace(query, question=truecase(query.question, texts))
+        chosen, scored, reason = self.choose(cased, passages, candidates, vectors)
         unanswered: list[str] = []
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
             by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,

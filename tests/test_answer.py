@@ -539,3 +539,17 @@ def test_a_lead_before_two_questions_belongs_to_both_parts(seeded):
                         "agreements did Tillerson say Russia was expected to honour?")
     assert "military aggression in Ukraine" in answer.text and "Minsk Agreements" in answer.text
     assert sorted({c.article.file for c in answer.citations}) == [F000, F001]
+
+
+def test_a_question_typed_in_lower_case_is_read_with_the_names_the_articles_capitalise(seeded):
+    lower = seeded.ask("what did lavrov say in manila?")
+    proper = seeded.ask("What did Lavrov say in Manila?")
+    assert [c.quote for c in lower.citations] == [c.quote for c in proper.citations]
+    # "white house" is a speaker once capitalised, and no article gives its response
+    answer = seeded.ask("how did the white house respond to the russian foreign ministry's july 2021 statement on ties")
+    assert answer.abstained and "House" in answer.trace["abstain_reason"]
+    assert "the russian foreign ministry" in answer.text  # the user's own words, as typed
+
+
+def test_a_capitalised_word_opening_a_second_sentence_is_no_name():
+    assert names_in("How did Trump describe the Ukraine crisis? Need the quote.") == ["Trump", "Ukraine"]
