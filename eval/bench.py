@@ -43,7 +43,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 pipeline.ask(item.question, history=list(item.history))
                 warm.append((time.perf_counter() - t0) * 1e3)
-        print(f"warm ask (retrieve + answer + verify), {len(warm)} questions on the seeds: "
+        print(f"warm ask (query embedding + retrieve + answer + verify), {len(warm)} questions on the seeds: "
               f"median {statistics.median(warm):.1f} ms, p95 {percentile(warm, 0.95):.1f} ms, "
               f"max {max(warm):.1f} ms")
 
