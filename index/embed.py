@@ -121,9 +121,10 @@ class QueryVectors:
         return vector if vector is not None else self.embedder.embed([text])[0]  # evicted by a racing prime
 
     def prime(self, texts: Iterable[str]) -> None:
+        wanted = list(dict.fromkeys(texts))  # read once: ``texts`` may be a generator
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-            for text in self._vectors.keys() & set(texts):
+            missing = [t for t in wanted if t not in self._vectors]
+            for text in self._vectors.keys() & set(wanted):
                 self._vectors.move_to_end(text)
         if not missing:
             return
