@@ -747,9 +747,10 @@ class ExtractiveBackend:
         return reading_order(chosen), missing
 
     def choose(self, query: Query, passages: list[Passage], candidates: list[Sentence],
-               vectors: dict[tuple[str, int], np.ndarray]) -> tuple[list[Sentence], list[Sentence], str]:
+               vectors: dict[tuple[str, int], np.ndarray],
+               texts: Sequence[str]) -> tuple[list[Sentence], list[Sentence], str]:
         """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
-        it abstains."""
+        it abstains; ``texts`` are the passages' articles (where a speaker's title is looked up)."""
         each = articles_asked(query.question)
         # "… in each of the two articles" says where to look, not what to look for
         weights = weighted_terms(dataclasses.replace(query, question=_EACH_ARTICLE.sub("", query.question)))
@@ -758,8 +759,7 @@ class ExtractiveBackend:
         idf = idf_weights(df, n_docs)
         scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
         reason = ""
-        speaker = speaker_in(query.question, [self.text_of(doc_id) for doc_id in dict.fromkeys(
-            p.article.doc_id for p in passages)])
+        speaker = speaker_in(query.question, texts)
         if speaker:  # "What did Tillerson say …?" is answered by Tillerson's words, not by words about him
             names = aliases(speaker)
             scored = [s for s in scored if any(attributed(name, s.text, s.before, self.earlier(s))
@@ -803,11 +803,11 @@ class ExtractiveBackend:
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         texts = [self.text_of(doc_id) for doc_id in dict.fromkeys(p.article.doc_id for p in passages)]
         cased = dataclasses.replace(query, question=truecase(query.question, texts))
-        chosen, scored, reason = self.choose(cased, passages, candidates, vectors)
+        chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts)
         unanswered: list[str] = []
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
             by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,
-                                   vectors)[0] for part in query.parts]
+                                   vectors, texts)[0] for part in query.parts]
             from_parts = [s for part_chosen in by_part for s in part_chosen]
             if all(by_part):
                 chosen = from_parts

@@ -106,14 +106,11 @@ def parts_of(question: str) -> tuple[str, ...]:
         lead, a, b = m["lead"] or "", m["a"].rstrip(" ,"), m["b"]
         a = a if a.endswith("?") else f"{a}?"
         return (lead + a, lead + b) if lead else (a, b[0].upper() + b[1:])
-    if m := _BOTH.search(q):
-        return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
-    if m := _EACH.search(q):
-        return tuple(_SPACES.sub(" ", f"{q[: m.start()]}{m['aux']} {part} {q[m.end():]}") for part in (m["x"], m["y"]))
-    if m := _SAME_PREPOSITION.search(q):
-        return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
-    if m := _COMPARED.search(q):
-        return tuple(_SPACES.sub(" ", q[: m.start()] + part + q[m.end():]) for part in (m["x"], m["y"]))
+    for pattern in (_BOTH, _EACH, _SAME_PREPOSITION, _COMPARED):  # the matched words, once with x, once with y
+        if m := pattern.search(q):
+            pre, post = (f"{m['aux']} ", " ") if pattern is _EACH else ("", "")  # "did" x "each" → "did x "
+            return tuple(_SPACES.sub(" ", q[: m.start()] + pre + part + post + q[m.end():])
+                         for part in (m["x"], m["y"]))
     return ()
 
 
