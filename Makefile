@@ -51,6 +51,7 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout7.jsonl --compare llamaindex-default --out eval/out/heldout7
 	$(BIN)/newsrag eval --qa eval/heldout8.jsonl --compare llamaindex-default --out eval/out/heldout8
 	$(BIN)/newsrag eval --qa eval/heldout9.jsonl --compare llamaindex-default --out eval/out/heldout9
+	$(BIN)/newsrag eval --qa eval/heldout10.jsonl --compare llamaindex-default --out eval/out/heldout10
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out

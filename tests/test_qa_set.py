@@ -32,8 +32,11 @@ HELD_OUT_8 = load_qa(DEFAULT_QA.with_name("heldout8.jsonl"))
 #: Written the same way by a sixth helper after ``HELD_OUT_8``'s run, with no fixes between: a second blind
 #: measure of the same code.
 HELD_OUT_9 = load_qa(DEFAULT_QA.with_name("heldout9.jsonl"))
+#: Written the same way by a seventh helper at the same time, committed before this session's changes and
+#: run once, on their final code.
+HELD_OUT_10 = load_qa(DEFAULT_QA.with_name("heldout10.jsonl"))
 ALL = (*ITEMS, *HELD_OUT, *HELD_OUT_2, *HELD_OUT_3, *HELD_OUT_4, *HELD_OUT_5, *HELD_OUT_6, *HELD_OUT_7, *HELD_OUT_8,
-       *HELD_OUT_9)
+       *HELD_OUT_9, *HELD_OUT_10)
 MINIMUM = {"factoid": 5, "numeric": 5, "quote": 5, "list": 5, "temporal": 5, "multi-doc": 5, "follow-up": 5,
            "unanswerable": 8}
 
@@ -61,6 +64,7 @@ def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
     assert len(HELD_OUT_7) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_7}
     assert len(HELD_OUT_8) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_8}
     assert len(HELD_OUT_9) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_9}
+    assert len(HELD_OUT_10) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_10}
     ids = [item.id for item in ALL]
     assert len(ids) == len(set(ids))
 
