@@ -98,6 +98,11 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"\bwhat exactly did\b", re.I),
         re.compile(r"[\"“][^\"“”]{20,}[\"”]"),
     ),
+    "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
+        re.compile(r"\b(which|what) (news |media )?(agency|outlet|network|newspaper|channel|broadcaster)\b"
+                   r".*\b(quot|report|cit)|\bwho (quoted|reported|cited)\b", re.I),
+        re.compile(r"\b(quoted|reported)\b|\baccording to\b"),
+    ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
                    r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b",
@@ -112,6 +117,11 @@ _DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2
 #: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
 #: none of which the question gives.
 _ASKS_NAME = re.compile(r"^\s*(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
+#: "Which two senators voted against it?": only people's names answer it, which "the Senators 98-2" does not give.
+#: An office (senators, ministers) must be said beside the name; "leaders" or "officials" need not be.
+_ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?"
+                          r"((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|ministers?|diplomats?|"
+                          r"ambassadors?|governors?)|officials?|politicians?|leaders?|individuals?)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
 _ASKS_PLACE = re.compile(r"^\s*where\b|\b(which|what) (city|cities|town|towns|place|places|venue|capital)\b", re.I)
@@ -125,10 +135,17 @@ class Wanted:
     cue: str
     #: Stemmed words the question (and its conversation) already gives; a name among them is no answer.
     given: frozenset[str] = frozenset()
+    #: For the "person" cue: the surnames of the people the retrieved articles name (see ``people_in``), and
+    #: the role the question asks about ("senat" for "which senators"), which the sentence must say too.
+    people: frozenset[str] = frozenset()
+    role: str = ""
 
     def given_by(self, text: str) -> bool:
         if self.cue == "name":
             return bool(new_names(text, self.given))
+        if self.cue == "person":
+            return (any(name.split()[-1] in self.people for name in new_names(text, self.given))
+                    and (not self.role or matches(self.role, term_set(text))))
         if self.cue == "place":
             return any(not set(content_terms(place)) & self.given for place in _PLACE.findall(text))
         if self.cue == "date":  # a dateline dates the report, not what it reports
@@ -156,6 +173,39 @@ def new_names(text: str, given: AbstractSet[str]) -> list[str]:
     return names
 
 
+def people_in(texts: Sequence[str]) -> frozenset[str]:
+    """Surnames of the people the texts name, told from other capitalised words as news writing marks them:
+    a name after a role ("spokeswoman Maria Zakharova", "President Vladimir Putin"), or the last word of a
+    run of capitalised words that a text also uses on its own ("Sergey Lavrov", then "Lavrov said"). A
+    country, a capital, an act of Congress or "the Ministry" is neither. (No named-entity model is
+    available offline; this is the part of one the answerer needs.)
+
+    >>> sorted(people_in(["US President Donald Trump met the United States envoy. The Ministry and Trump said "
+    ...                   "so, as did spokeswoman Maria Zakharova. Russia said no, and so did Washington."]))
+    ['Trump', 'Zakharova']
+    """
+    states = {w for name, others in _STATES.items() for n in (name, *others) for w in n.split()}
+    out: set[str] = set()
+    for text in texts:
+        out.update(m[1].split()[-1] for m in _ROLE_NAME.finditer(text))
+        for run in set(_NAME_RUN.findall(text)):
+            last = re.split(r"[ -]", run)[-1]
+            if last in out:
+                continue
+            for m in re.finditer(rf"(\S+)\s+{re.escape(last)}\b", text):
+                before = m[1].strip("\"“”'(")
+                if before and not before[0].isupper() and before.lower() != "the":
+                    out.add(last)
+                    break
+    return frozenset(out - states)
+
+
+#: A name after the role it is given: "Foreign Minister Sergey Lavrov", "spokeswoman Maria Zakharova".
+_ROLE_NAME = re.compile(r"\b(?i:president|minister|secretary|spokes(?:wo)?man|spokesperson|senator|sen\.|rep\.|"
+                        r"counterpart|advis[eo]r|chancellor|premier|ambassador|envoy|governor|mayor|judge|general|"
+                        r"director|chief|leader|mr\.?|mrs\.?|ms\.?|dr\.?)\s+((?:[A-Z][a-z]+[ -])*[A-Z][a-z]+)\b")
+
+
 def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     """What the question's wording asks for, in ``expected_cues`` order.
 
@@ -170,6 +220,8 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
         out.append(Wanted("name", given))
     if _ASKS_PLACE.search(question):
         out.append(Wanted("place", given))
+    if people := _ASKS_PEOPLE.search(question):
+        out.append(Wanted("person", given, role=content_terms(people["role"])[0] if people["role"] else ""))
     return tuple(out)
 
 
@@ -184,8 +236,7 @@ def expected_cues(question: str) -> tuple[str, ...]:
 
 #: "Which news agency quoted Tillerson …?": asks who passed the words on, which an attribution alone
 #: ("CNN quoted Tillerson as saying.") answers.
-ASKS_SOURCE = re.compile(r"\b(which|what) (news )?(agency|outlet|network|newspaper|channel|broadcaster)\b"
-                         r".*\b(quot|report|cit)|\bwho (quoted|reported|cited)\b", re.I)
+ASKS_SOURCE = CUES["source"][0]
 #: A question about a report itself (its date, time, agency or author), which its byline answers.
 ABOUT_REPORT = re.compile(r"^(?=.*\b(report|story|article|dispatch)\b)"
                           r"(?=.*\b(date|when|time|agency|wrote|written|author|updated|published)\b)", re.I)
@@ -196,10 +247,12 @@ def is_byline(text: str) -> bool:
     return bool(BYLINE.match(text))
 
 
+#: How an abstention names a missing kind of answer, where the cue's own name does not read well.
+_CUE_NOUNS = {"person": "person's name"}
 #: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
-REQUIRED_CUES = ("date", "duration", "number", "money", "place", "quote")
+REQUIRED_CUES = ("date", "duration", "number", "money", "place", "quote", "person")
 
 
 _ASKS_SPEAKER = re.compile(
@@ -536,7 +589,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
             continue
         new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
         # "In which cities …?": another article's place is one more answer, however differently it is told
-        another_value = several and new_article and s.required == 1 and s.support >= threshold
+        another_value = several and new_article and s.required == 1 and s.support >= threshold - MARGIN
         if not another_value and (s.support < max(threshold, best.support - MARGIN)
                                   or s.focus < best.focus - FOCUS_MARGIN):
             continue
@@ -755,7 +808,8 @@ class ExtractiveBackend:
         # "… in each of the two articles" says where to look, not what to look for
         weights = weighted_terms(dataclasses.replace(query, question=_EACH_ARTICLE.sub("", query.question)))
         df, n_docs = self.document_frequency(list(weights))
-        cues = wanted(query.question, query.context)
+        cues = tuple(dataclasses.replace(w, people=people_in(texts)) if w.cue == "person" else w
+                     for w in wanted(query.question, query.context))
         idf = idf_weights(df, n_docs)
         scored = score(candidates, self.embed_query(query.text), vectors, weights, idf, passages, cues)
         reason = ""
@@ -789,7 +843,7 @@ class ExtractiveBackend:
             elif unstated:
                 reason = f"no passage says whether it happened (none has “{'”, “'.join(unstated)}”)"
             elif lacking:
-                reason = f"no passage about this gives a {lacking[0]}"
+                reason = f"no passage about this gives a {_CUE_NOUNS.get(lacking[0], lacking[0])}"
             if reason:
                 chosen = []
         return chosen, scored, reason

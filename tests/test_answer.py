@@ -19,6 +19,7 @@ from rag.answer import (
     matches,
     names_in,
     one_per_article,
+    people_in,
     select,
     short_forms,
     speaker_in,
@@ -553,3 +554,33 @@ def test_a_question_typed_in_lower_case_is_read_with_the_names_the_articles_capi
 
 def test_a_capitalised_word_opening_a_second_sentence_is_no_name():
     assert names_in("How did Trump describe the Ukraine crisis? Need the quote.") == ["Trump", "Ukraine"]
+
+
+def test_which_media_outlet_is_cited_as_the_source_asks_who_passed_the_words_on(seeded):
+    answer = seeded.ask("What media outlet is cited as the source of Tillerson's remarks after he sat down with "
+                        "Lavrov in Bonn?")
+    assert [c.quote for c in answer.citations] == ["CNN quoted Tillerson as saying."]
+
+
+def test_which_cities_takes_another_articles_place_a_little_under_the_bar(seeded):
+    # the Manila sentence's article is less about "sat down together", which leaves it just under the bar
+    answer = seeded.ask("Lavrov and Tillerson sat down together in two different cities across these reports. "
+                        "Which cities were they?")
+    assert "Manila" in answer.text and "Bonn" in answer.text
+    assert_verbatim(seeded, answer)
+
+
+def test_people_are_told_from_other_capitalised_words_by_a_role_or_a_surname_used_alone():
+    text = ("US President Donald Trump signed the Countering America's Adversaries Through Sanctions Act. "
+            "Russia's Foreign Ministry spokeswoman Maria Zakharova said no. The Ministry and Trump disagree; "
+            "the United States and Washington too.")
+    assert people_in([text]) == {"Trump", "Zakharova"}
+
+
+def test_which_senators_wants_senators_names_and_abstains_on_a_vote_count(seeded):
+    # "approved by the Senators 98-2" names none, and "President Donald Trump" is no senator
+    answer = seeded.ask("Which two senators voted against the Russia sanctions bill?")
+    assert answer.abstained and "person's name" in answer.trace["abstain_reason"]
+    # a leader need not be called one: the June summit's two presidents are the two leaders
+    answer = seeded.ask("Which two leaders held the June summit in Geneva?")
+    assert "Vladimir Putin" in answer.text and "Joe Biden" in answer.text
