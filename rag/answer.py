@@ -95,7 +95,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "quote": (  # "What were his exact words?": a quotation, not a report of what was said
         re.compile(r"\b(exact|precise|actual) (words?|wording|quote|phrase|phrasing)\b|\bword for word\b|\bverbatim\b|"
-                   r"\bwhat exactly did\b", re.I),
+                   r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b", re.I),
         re.compile(r"[\"“][^\"“”]{20,}[\"”]"),
     ),
     "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
@@ -256,8 +256,9 @@ REQUIRED_CUES = ("date", "duration", "number", "money", "place", "quote", "perso
 
 
 _ASKS_SPEAKER = re.compile(
-    r"^\s*(what|how)\s+(did|does|do|has|had|have|would)\s+(?P<who>.+?)\s+"
-    r"(say|tell|tweet|post|describe|(?<!\bof )state|add|comment|explain|warn|call|write|react|respond)\b", re.I)
+    r"^\s*(what|how|which)\s+((words?|phrase|expression|term)\s+)?(did|does|do|has|had|have|would)\s+(?P<who>.+?)\s+"
+    r"(say|tell|tweet|post|describe|(?<!\bof )state|add|comment|explain|warn|call|write|react|respond|"
+    r"use|characteri[sz]e)\b", re.I)
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
 _QUOTING = r"(said|says|quoted|according to)"

@@ -584,3 +584,10 @@ def test_which_senators_wants_senators_names_and_abstains_on_a_vote_count(seeded
     # a leader need not be called one: the June summit's two presidents are the two leaders
     answer = seeded.ask("Which two leaders held the June summit in Geneva?")
     assert "Vladimir Putin" in answer.text and "Joe Biden" in answer.text
+
+
+def test_what_phrase_did_someone_use_asks_for_their_quoted_words(seeded):
+    assert expected_cues("What phrase did Medvedev use to characterise the sanctions?") == ("quote",)
+    assert speaker_in("What phrase did Medvedev use to characterise the sanctions?") == "Medvedev"
+    answer = seeded.ask("What phrase did Medvedev use to characterise the American sanctions against Moscow?")
+    assert len(answer.citations) == 1 and "full-fledged economic war" in answer.citations[0].quote
