@@ -591,3 +591,11 @@ def test_what_phrase_did_someone_use_asks_for_their_quoted_words(seeded):
     assert speaker_in("What phrase did Medvedev use to characterise the sanctions?") == "Medvedev"
     answer = seeded.ask("What phrase did Medvedev use to characterise the American sanctions against Moscow?")
     assert len(answer.citations) == 1 and "full-fledged economic war" in answer.citations[0].quote
+
+
+def test_and_who_in_a_follow_up_still_asks_for_a_name(seeded):
+    assert expected_cues("And who on the Russian side pushed back on that the next morning?") == ("name",)
+    answer = seeded.ask("And who on the Russian side pushed back on that the next morning?",
+                        history=["What did the White House press secretary say Trump expects Russia to do about "
+                                 "Ukraine and Crimea?"])
+    assert "Maria Zakharova" in answer.text
