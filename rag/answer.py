@@ -51,6 +51,8 @@ PRIMARY_MARGIN = 0.15
 MAX_SENTENCES = 3
 MARGIN = 0.10
 FOCUS_MARGIN = 0.15
+#: How far under the bar a speaker's own words may be when the question asks what that speaker said.
+SPEAKER_SLACK = 0.03
 #: Articles whose text (and word set) the extractive backend keeps in memory.
 ARTICLE_CACHE = 512
 
@@ -259,9 +261,11 @@ _ASKS_SPEAKER = re.compile(
     r"^\s*(what|how|which)\s+((words?|phrase|expression|term)\s+)?(did|does|do|has|had|have|would)\s+(?P<who>.+?)\s+"
     r"(say|tell|tweet|post|describe|(?<!\bof )state|add|comment|explain|warn|call|write|react|respond|"
     r"use|characteri[sz]e)\b", re.I)
+#: "According to Lavrov, what …?" asks what Lavrov said ("According to Moscow, the summit … . Which …?" sets a scene).
+_ACCORDING_TO = re.compile(r"^\s*according to (?P<who>[^,?]+),\s*(what|which|who|how|when|where|why)\b", re.I)
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
-_QUOTING = r"(said|says|quoted|according to)"
+_QUOTING = r"(said|says|quoted|[Aa]ccording to)"
 _ATTRIBUTION = rf"\b({_SPOKE}|{_QUOTING}|saying)\b"
 
 
@@ -279,10 +283,10 @@ def speaker_in(question: str, texts: Sequence[str] = ()) -> str | None:
     ('Lavrov', 'Ministry')
     >>> speaker_in("What did the secretary of state say?", ["US Secretary of State Rex Tillerson met Lavrov."])
     'Tillerson'
-    >>> speaker_in("What did he say?") is None
-    True
+    >>> speaker_in("What did he say?") is None, speaker_in("According to Lavrov, what did Tillerson ask first?")
+    (True, 'Lavrov')
     """
-    m = _ASKS_SPEAKER.match(question)
+    m = _ASKS_SPEAKER.match(question) or _ACCORDING_TO.match(question)
     if not m:
         return None
     if title := _TITLE.search(m["who"]):
@@ -833,7 +837,9 @@ class ExtractiveBackend:
             chosen = one_per_article(scored, each, self.threshold)
             reason = "" if chosen else f"fewer than {each} of the articles retrieved answer this"
         several = any(w.cue in REQUIRED_CUES for w in cues) and bool(_ASKS_SEVERAL.search(query.question))
-        chosen = chosen or (select(scored, self.threshold, weights, idf, one_value, topic_of(query.question), several)
+        # the speaker's own words on the topic are few, and each is likelier an answer than any passage about it
+        threshold = self.threshold - SPEAKER_SLACK if speaker else self.threshold
+        chosen = chosen or (select(scored, threshold, weights, idf, one_value, topic_of(query.question), several)
                             if not each else [])
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)

@@ -599,3 +599,19 @@ def test_and_who_in_a_follow_up_still_asks_for_a_name(seeded):
                         history=["What did the White House press secretary say Trump expects Russia to do about "
                                  "Ukraine and Crimea?"])
     assert "Maria Zakharova" in answer.text
+
+
+def test_a_speakers_own_words_may_be_a_little_under_the_bar(seeded):
+    # Tillerson's one quote on disagreeing scores just under the bar; it is still his answer, not "don't know"
+    answer = seeded.ask("What did the secretary of state say Washington would do in cases where it and Moscow "
+                        "disagree?")
+    assert "stand up for the interests and values" in answer.text
+
+
+def test_according_to_someone_what_asks_for_their_words_and_a_sentence_opening_so_gives_them(seeded):
+    answer = seeded.ask("According to Lavrov, what was the first thing Tillerson wanted to hear about when they "
+                        "sat down?")
+    assert "details of those decisions" in answer.text
+    assert attributed("Ministry", "According to the Ministry, the June summit showed opportunities.", "")
+    # a scene set "according to" someone, then a question of its own, asks for no one's words
+    assert speaker_in("According to Moscow, the summit showed chances. Which areas were listed?") is None
