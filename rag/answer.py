@@ -97,7 +97,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "quote": (  # "What were his exact words?": a quotation, not a report of what was said
         re.compile(r"\b(exact|precise|actual) (words?|wording|quote|phrase|phrasing)\b|\bword for word\b|\bverbatim\b|"
-                   r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b", re.I),
+                   r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b|\bown words\b", re.I),
         re.compile(r"[\"“][^\"“”]{20,}[\"”]"),
     ),
     "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
@@ -263,6 +263,8 @@ _ASKS_SPEAKER = re.compile(
     r"use|characteri[sz]e)\b", re.I)
 #: "According to Lavrov, what …?" asks what Lavrov said ("According to Moscow, the summit … . Which …?" sets a scene).
 _ACCORDING_TO = re.compile(r"^\s*according to (?P<who>[^,?]+),\s*(what|which|who|how|when|where|why)\b", re.I)
+#: "Give me Lavrov's own words on …": whose words are asked for ("Russia's statement said …" asks for none).
+_WORDS_OF = re.compile(r"(?P<who>\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)['’]s\s+(own |exact |actual )?words\b")
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
 _QUOTING = r"(said|says|quoted|[Aa]ccording to)"
@@ -285,8 +287,10 @@ def speaker_in(question: str, texts: Sequence[str] = ()) -> str | None:
     'Tillerson'
     >>> speaker_in("What did he say?") is None, speaker_in("According to Lavrov, what did Tillerson ask first?")
     (True, 'Lavrov')
+    >>> speaker_in("Give me Lavrov's own words on what Tillerson asked first.")
+    'Lavrov'
     """
-    m = _ASKS_SPEAKER.match(question) or _ACCORDING_TO.match(question)
+    m = _ASKS_SPEAKER.match(question) or _ACCORDING_TO.match(question) or _WORDS_OF.search(question)
     if not m:
         return None
     if title := _TITLE.search(m["who"]):

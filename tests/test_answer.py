@@ -615,3 +615,12 @@ def test_according_to_someone_what_asks_for_their_words_and_a_sentence_opening_s
     assert attributed("Ministry", "According to the Ministry, the June summit showed opportunities.", "")
     # a scene set "according to" someone, then a question of its own, asks for no one's words
     assert speaker_in("According to Moscow, the summit showed chances. Which areas were listed?") is None
+
+
+def test_give_me_someones_own_words_asks_for_their_quotation(seeded):
+    assert expected_cues("Give me Lavrov's own words on what Tillerson asked.") == ("quote",)
+    answer = seeded.ask("Give me Lavrov's own words on what Tillerson asked about first when they sat down in "
+                        "Manila.")
+    assert "details of those decisions" in answer.text
+    # "Russia's statement complained that …" describes the statement; it asks for no one's words
+    assert speaker_in("Russia's statement complained that the title speaks for itself - what is the law called?") is None
