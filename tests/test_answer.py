@@ -623,4 +623,4 @@ def test_give_me_someones_own_words_asks_for_their_quotation(seeded):
                         "Manila.")
     assert "details of those decisions" in answer.text
     # "Russia's statement complained that …" describes the statement; it asks for no one's words
-    assert speaker_in("Russia's statement complained that the title speaks for itself - what is the law called?") is None
+    assert speaker_in("Russia's statement complained that the title speaks for itself - what is it called?") is None
