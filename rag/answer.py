@@ -571,7 +571,8 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
 
 def select(scored: list[Sentence], threshold: float, weights: dict[str, float] | None = None,
            idf: dict[str, float] | None = None, one_value: bool = False,
-           topic: frozenset[str] = frozenset(), several: bool = False) -> list[Sentence]:
+           topic: frozenset[str] = frozenset(), several: bool = False,
+           names: frozenset[str] = frozenset()) -> list[Sentence]:
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
@@ -580,7 +581,9 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     one must be close to it, come from an article as much on topic, and either be another article's
     answer or cover question words the chosen ones do not: a sentence that only repeats what is
     already cited is not cited, unless it states the ``topic`` a "what did … say about …" question
-    asks for (each such statement is one more thing said about it). A question that asks for
+    asks for (each such statement is one more thing said about it). For ``several`` values ("in which
+    cities?"), another article's sentence with one is an answer when it clears the bar, or comes within
+    ``MARGIN`` of it and names all the question names (``names``, stemmed). A question that asks for
     ``one_value`` (a date, count or place, not several parts) keeps only what the article most about
     it says: another story's date is about another event. Returned in reading order: articles by
     their first chosen sentence, sentences by position.
@@ -598,7 +601,10 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
             continue
         new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
         # "In which cities …?": another article's place is one more answer, however differently it is told
-        another_value = several and new_article and s.required == 1 and s.support >= threshold - MARGIN
+        # ("… a little under the bar" when it names whom the question names: another story of the same people)
+        another_value = (several and new_article and s.required == 1
+                         and (s.support >= threshold or s.support >= threshold - MARGIN
+                              and all(matches(t, around(s)) for t in names)))
         if not another_value and (s.support < max(threshold, best.support - MARGIN)
                                   or s.focus < best.focus - FOCUS_MARGIN):
             continue
@@ -843,8 +849,9 @@ class ExtractiveBackend:
         several = any(w.cue in REQUIRED_CUES for w in cues) and bool(_ASKS_SEVERAL.search(query.question))
         # the speaker's own words on the topic are few, and each is likelier an answer than any passage about it
         threshold = self.threshold - SPEAKER_SLACK if speaker else self.threshold
-        chosen = chosen or (select(scored, threshold, weights, idf, one_value, topic_of(query.question), several)
-                            if not each else [])
+        named = frozenset(t for name in names_in(query.question) for t in content_terms(name))
+        chosen = chosen or (select(scored, threshold, weights, idf, one_value, topic_of(query.question), several,
+                                   named) if not each else [])
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]

@@ -624,3 +624,14 @@ def test_give_me_someones_own_words_asks_for_their_quotation(seeded):
     assert "details of those decisions" in answer.text
     # "Russia's statement complained that …" describes the statement; it asks for no one's words
     assert speaker_in("Russia's statement complained that the title speaks for itself - what is it called?") is None
+
+
+def test_another_storys_place_a_little_under_the_bar_counts_only_when_it_names_whom_the_question_names():
+    def place(doc: str, text: str, support: float) -> Sentence:
+        return dataclasses.replace(_sentence(doc, 0, text, support - W_CUE), cue=1.0, required=1.0)
+
+    bonn = place("a", "Tillerson met Lavrov in Bonn.", 0.50)
+    manila = place("b", "Lavrov and Tillerson met in Manila.", 0.37)  # under the 0.40 bar, within MARGIN
+    airport = place("c", "Supporters gathered in Kathmandu.", 0.37)  # a distractor's place, as close
+    chosen = select([bonn, manila, airport], threshold=0.40, several=True, names=frozenset({"lavrov", "tillerson"}))
+    assert [s.article.doc_id for s in chosen] == ["a", "b"]
