@@ -52,6 +52,8 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout8.jsonl --compare llamaindex-default --out eval/out/heldout8
 	$(BIN)/newsrag eval --qa eval/heldout9.jsonl --compare llamaindex-default --out eval/out/heldout9
 	$(BIN)/newsrag eval --qa eval/heldout10.jsonl --compare llamaindex-default --out eval/out/heldout10
+	$(BIN)/newsrag eval --qa eval/heldout11.jsonl --compare llamaindex-default --out eval/out/heldout11
+	$(BIN)/newsrag eval --qa eval/heldout12.jsonl --compare llamaindex-default --out eval/out/heldout12
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out

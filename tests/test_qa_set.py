@@ -35,8 +35,12 @@ HELD_OUT_9 = load_qa(DEFAULT_QA.with_name("heldout9.jsonl"))
 #: Written the same way by a seventh helper at the same time, committed before this session's changes and
 #: run once, on their final code.
 HELD_OUT_10 = load_qa(DEFAULT_QA.with_name("heldout10.jsonl"))
+#: Written the same way by an eighth and a ninth helper (as a student and as an analyst would ask) while
+#: ``HELD_OUT_10``'s fixes were made; committed unread, and run once on the code at the end of that round.
+HELD_OUT_11 = load_qa(DEFAULT_QA.with_name("heldout11.jsonl"))
+HELD_OUT_12 = load_qa(DEFAULT_QA.with_name("heldout12.jsonl"))
 ALL = (*ITEMS, *HELD_OUT, *HELD_OUT_2, *HELD_OUT_3, *HELD_OUT_4, *HELD_OUT_5, *HELD_OUT_6, *HELD_OUT_7, *HELD_OUT_8,
-       *HELD_OUT_9, *HELD_OUT_10)
+       *HELD_OUT_9, *HELD_OUT_10, *HELD_OUT_11, *HELD_OUT_12)
 MINIMUM = {"factoid": 5, "numeric": 5, "quote": 5, "list": 5, "temporal": 5, "multi-doc": 5, "follow-up": 5,
            "unanswerable": 8}
 
@@ -65,6 +69,8 @@ def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
     assert len(HELD_OUT_8) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_8}
     assert len(HELD_OUT_9) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_9}
     assert len(HELD_OUT_10) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_10}
+    assert len(HELD_OUT_11) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_11}
+    assert len(HELD_OUT_12) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_12}
     ids = [item.id for item in ALL]
     assert len(ids) == len(set(ids))
 
