@@ -68,7 +68,7 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 #: What a question asks for (by its wording) → how a sentence that gives it looks.
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
-        re.compile(r"^\s*(when|since when|until when)\b(?![^?]*,\s*(what|which|who|whom|how|why|where)\b)|"
+        re.compile(r"^\s*(when|since when|until when)\b(?![^?]*[,.]\s*(what|which|who|whom|how|why|where)\b)|"
                    r"\b(what|which) (date|day|year|month|time)\b|"
                    r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
@@ -101,7 +101,8 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"[\"“][^\"“”]{20,}[\"”]"),
     ),
     "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
-        re.compile(r"\b(which|what) (news |media )?(agency|outlet|network|newspaper|channel|broadcaster)\b"
+        re.compile(r"\b(which|what) (news |media )?(agency|outlet|network|newspaper|channel|broadcaster|"
+                   r"organi[sz]ation|publication|paper|wire)\b"
                    r".*\b(quot|report|cit)|\bwho (quoted|reported|cited)\b", re.I),
         re.compile(r"\b(quoted|reported)\b|\baccording to\b"),
     ),
@@ -208,15 +209,22 @@ _ROLE_NAME = re.compile(r"\b(?i:president|minister|secretary|spokes(?:wo)?man|sp
                         r"director|chief|leader|mr\.?|mrs\.?|ms\.?|dr\.?)\s+((?:[A-Z][a-z]+[ -])*[A-Z][a-z]+)\b")
 
 
+#: "…, according to the report on Trump's 'too soft' tweet?": which article to look in, not what to look for.
+_IN_THE_REPORT = re.compile(r",?\s*\b(according to|in|from) (the|this|that) (report|article|story|piece)\b[^?]*", re.I)
+
+
 def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     """What the question's wording asks for, in ``expected_cues`` order.
 
     >>> [w.cue for w in wanted("Who is the spokeswoman who said Russia won't give Crimea back?")]
     ['speech', 'name']
+    >>> [w.cue for w in wanted("When did Russia annex Crimea, according to the report on Trump's tweet?")]
+    ['date']
     """
     # A name the question gives under another of its names is given too: "Moscow" gives "Russian Federation".
     also = [alias for name in names_in(question) for alias in aliases(name)[1:]]
     given = frozenset(content_terms(" ".join((question, *context, *also))))
+    question = _IN_THE_REPORT.sub("", question)  # "…, according to the report on Trump's tweet?" asks for no words
     out = [Wanted(name) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question):
         out.append(Wanted("name", given))
@@ -252,7 +260,8 @@ def is_byline(text: str) -> bool:
 #: How an abstention names a missing kind of answer, where the cue's own name does not read well.
 _CUE_NOUNS = {"person": "person's name"}
 #: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
-_ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b", re.I)
+_ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b|"
+                           r"\b(did|does|was|were) each\b|\bin each (case|instance)\b|\beach (time|one)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
 REQUIRED_CUES = ("date", "duration", "number", "money", "place", "quote", "person")
 
@@ -597,7 +606,7 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     for s in scored:
         if len(chosen) == MAX_SENTENCES:
             break
-        if s is best or s.cue < best.cue:
+        if s is best or s.cue < best.cue or s.required < best.required:
             continue
         new_article = all(s.article.doc_id != c.article.doc_id for c in chosen)
         # "In which cities …?": another article's place is one more answer, however differently it is told

@@ -635,3 +635,21 @@ def test_another_storys_place_a_little_under_the_bar_counts_only_when_it_names_w
     airport = place("c", "Supporters gathered in Kathmandu.", 0.37)  # a distractor's place, as close
     chosen = select([bonn, manila, airport], threshold=0.40, several=True, names=frozenset({"lavrov", "tillerson"}))
     assert [s.article.doc_id for s in chosen] == ["a", "b"]
+
+
+def test_in_which_city_did_each_meeting_take_place_gives_each_place_and_nothing_without_one(seeded):
+    answer = seeded.ask("Two of the stories describe meetings between Rex Tillerson and Sergey Lavrov held on the "
+                        "sidelines of international gatherings. In which city did each of those meetings take place?")
+    assert "Manila" in answer.text and "Bonn" in answer.text
+    assert "lengthy meeting" not in answer.text  # Lavrov's account of the talks names no city
+
+
+def test_which_news_organisation_was_cited_asks_for_the_source(seeded):
+    answer = seeded.ask("Which news organisation was cited as the source for Tillerson's remarks about standing up "
+                        "for the interests and values of America and its allies?")
+    assert "CNN quoted Tillerson as saying." in [c.quote for c in answer.citations]
+
+
+def test_a_when_sentence_before_the_question_asks_for_no_date():
+    assert "date" not in expected_cues("When he signed the act, Trump said he had told Congress of his concerns. "
+                                       "What were the problems he listed?")
