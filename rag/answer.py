@@ -97,7 +97,8 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "quote": (  # "What were his exact words?": a quotation, not a report of what was said
         re.compile(r"\b(exact|precise|actual) (words?|wording|quote|phrase|phrasing)\b|\bword for word\b|\bverbatim\b|"
-                   r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b|\bown words\b", re.I),
+                   r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b|\bown words\b|"
+                   r"\b(his|her|their) (exact )?words\s*\?", re.I),
         re.compile(r"[\"“][^\"“”]{20,}[\"”]"),
     ),
     "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
@@ -122,9 +123,10 @@ _DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2
 _ASKS_NAME = re.compile(r"^\s*((and|but|so|then),?\s+)?(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
 #: "Which two senators voted against it?": only people's names answer it, which "the Senators 98-2" does not give.
 #: An office (senators, ministers) must be said beside the name; "leaders" or "officials" need not be.
-_ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?"
+_ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?([A-Za-z-]+ )?"
                           r"((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|ministers?|diplomats?|"
-                          r"ambassadors?|governors?)|officials?|politicians?|leaders?|individuals?)\b", re.I)
+                          r"ambassadors?|governors?)|officials?|politicians?|leaders?|individuals?|spokes(wo)?m[ae]n|"
+                          r"spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
 _ASKS_PLACE = re.compile(r"^\s*where\b|\b(which|what) (city|cities|town|towns|place|places|venue|capital)\b", re.I)
@@ -210,14 +212,15 @@ _ROLE_NAME = re.compile(r"\b(?i:president|minister|secretary|spokes(?:wo)?man|sp
 
 
 #: "…, according to the report on Trump's 'too soft' tweet?": which article to look in, not what to look for.
-_IN_THE_REPORT = re.compile(r",?\s*\b(according to|in|from) (the|this|that) (report|article|story|piece)\b[^?]*", re.I)
+_IN_THE_REPORT = re.compile(r",?\s*\b(according to|in|from|per) (the|this|that) ([\w'-]+ )?"
+                            r"(report|article|story|piece)\b[^?]*", re.I)
 
 
 def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     """What the question's wording asks for, in ``expected_cues`` order.
 
     >>> [w.cue for w in wanted("Who is the spokeswoman who said Russia won't give Crimea back?")]
-    ['speech', 'name']
+    ['speech', 'name', 'person']
     >>> [w.cue for w in wanted("When did Russia annex Crimea, according to the report on Trump's tweet?")]
     ['date']
     """
@@ -271,7 +274,7 @@ _ASKS_SPEAKER = re.compile(
     r"(say|tell|tweet|post|describe|(?<!\bof )state|add|comment|explain|warn|call|write|react|respond|"
     r"use|characteri[sz]e)\b", re.I)
 #: "According to Lavrov, what …?" asks what Lavrov said ("According to Moscow, the summit … . Which …?" sets a scene).
-_ACCORDING_TO = re.compile(r"^\s*according to (?P<who>[^,?]+),\s*(what|which|who|how|when|where|why)\b", re.I)
+_ACCORDING_TO = re.compile(r"^\s*(according to|per) (?P<who>[^,?]+),\s*(what|which|who|how|when|where|why)\b", re.I)
 #: "Give me Lavrov's own words on …": whose words are asked for ("Russia's statement said …" asks for none).
 _WORDS_OF = re.compile(r"(?P<who>\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)['’]s\s+(own |exact |actual )?words\b")
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").

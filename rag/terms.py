@@ -18,7 +18,9 @@ QUESTION_WORDS = frozenset(
     "there then that this those these he she him her his hers they them their it its one ones "
     "and but so or any some all was were is are be been being have has had would could should "
     "can will may might must me us we our you your i my did not no yes anything something everything nothing "
-    "anyone someone".split()
+    "anyone someone stories reports pieces across "
+    # what kind of answer is asked for, which the answer gives ("in Manila", "on Tuesday") without the word
+    "city cities town towns place places date dates day days year years".split()
 )
 _STOP = frozenset(STOPWORDS_EN) | QUESTION_WORDS
 _WORD = re.compile(r"(?u)\b\w\w+\b")

@@ -653,3 +653,13 @@ def test_which_news_organisation_was_cited_asks_for_the_source(seeded):
 def test_a_when_sentence_before_the_question_asks_for_no_date():
     assert "date" not in expected_cues("When he signed the act, Trump said he had told Congress of his concerns. "
                                        "What were the problems he listed?")
+
+
+def test_which_spokesperson_asks_for_a_persons_name(seeded):
+    answer = seeded.ask("which russian spokesperson flatly ruled out handing crimea back")
+    assert "Maria Zakharova" in answer.text
+
+
+def test_per_someone_is_according_to_them_and_per_the_story_only_says_where_to_look():
+    assert speaker_in("per Lavrov, what did Tillerson ask about first?") == "Lavrov"
+    assert expected_cues("How many senators backed it, per the story on Trump's tweet?") == ("number",)
