@@ -54,6 +54,8 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout10.jsonl --compare llamaindex-default --out eval/out/heldout10
 	$(BIN)/newsrag eval --qa eval/heldout11.jsonl --compare llamaindex-default --out eval/out/heldout11
 	$(BIN)/newsrag eval --qa eval/heldout12.jsonl --compare llamaindex-default --out eval/out/heldout12
+	$(BIN)/newsrag eval --qa eval/heldout13.jsonl --compare llamaindex-default --out eval/out/heldout13
+	$(BIN)/newsrag eval --qa eval/heldout14.jsonl --compare llamaindex-default --out eval/out/heldout14
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
