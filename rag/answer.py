@@ -69,7 +69,7 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
         re.compile(r"^\s*(when|since when|until when)\b(?![^?]*[,.]\s*(what|which|who|whom|how|why|where)\b)|"
-                   r"\b(what|which) (date|day|year|month|time)\b|"
+                   r"\b(what|which) ((exact|precise|specific|actual) )?(date|day|year|month|time)\b|"
                    r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
                    r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b|"
@@ -153,8 +153,9 @@ class Wanted:
                     and (not self.role or matches(self.role, term_set(text))))
         if self.cue == "place":
             return any(not set(content_terms(place)) & self.given for place in _PLACE.findall(text))
-        if self.cue == "date":  # a dateline dates the report, not what it reports
-            text = _DATELINE.sub("", text)
+        if self.cue == "date":  # a dateline dates the report, not what it reports; "in June" no date in June
+            return any(not set(content_terms(m[0])) <= self.given
+                       for m in CUES[self.cue][1].finditer(_DATELINE.sub("", text)))
         return bool(CUES[self.cue][1].search(text))
 
 
@@ -228,7 +229,7 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     also = [alias for name in names_in(question) for alias in aliases(name)[1:]]
     given = frozenset(content_terms(" ".join((question, *context, *also))))
     question = _IN_THE_REPORT.sub("", question)  # "…, according to the report on Trump's tweet?" asks for no words
-    out = [Wanted(name) for name, (asks, _) in CUES.items() if asks.search(question)]
+    out = [Wanted(name, given) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question):
         out.append(Wanted("name", given))
     if _ASKS_PLACE.search(question):
@@ -686,6 +687,10 @@ def around(*sentences: Sentence) -> frozenset[str]:
 YES_NO = re.compile(r"^\s*(has|have|had|did|does|do|is|are|was|were|can|could|will|would)\b", re.I)
 
 
+#: A question that goes on to ask something else: "Is it true the vote was unanimous? What was the tally?"
+_THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b", re.I)
+
+
 def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:
     """For a yes/no question: the words of what it asks about (all but names) that no chosen sentence, nor
     those next to them, says; a sentence that does not state it cannot answer whether it happened.
@@ -694,7 +699,7 @@ def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:
     >>> unstated_words("Has Putin accepted Modi's invitation to visit India?", [s])
     ['accepted', 'invitation']
     """
-    if not YES_NO.match(question):
+    if not YES_NO.match(question) or _THEN_ASKS.search(question):  # "Is it true …? What was the tally?"
         return []
     said = around(*chosen)
     words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:] if w[0].islower() and content_terms(w)]

@@ -663,3 +663,15 @@ def test_which_spokesperson_asks_for_a_persons_name(seeded):
 def test_per_someone_is_according_to_them_and_per_the_story_only_says_where_to_look():
     assert speaker_in("per Lavrov, what did Tillerson ask about first?") == "Lavrov"
     assert expected_cues("How many senators backed it, per the story on Trump's tweet?") == ("number",)
+
+
+def test_a_date_the_question_gives_is_no_answer_to_what_exact_date(seeded):
+    # the articles say only "the June summit"; June is what the question already knows
+    answer = seeded.ask("On what exact date in June did Putin and Biden hold their Geneva summit?")
+    assert answer.abstained and "date" in answer.trace["abstain_reason"]
+
+
+def test_is_it_true_followed_by_a_question_answers_the_question(seeded):
+    answer = seeded.ask("Is it true the Senate vote on the new Russia sanctions bill was unanimous? "
+                        "What was the actual tally?")
+    assert "98-2" in answer.text
