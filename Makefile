@@ -56,6 +56,8 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout12.jsonl --compare llamaindex-default --out eval/out/heldout12
 	$(BIN)/newsrag eval --qa eval/heldout13.jsonl --compare llamaindex-default --out eval/out/heldout13
 	$(BIN)/newsrag eval --qa eval/heldout14.jsonl --compare llamaindex-default --out eval/out/heldout14
+	$(BIN)/newsrag eval --qa eval/heldout15.jsonl --compare llamaindex-default --out eval/out/heldout15
+	$(BIN)/newsrag eval --qa eval/heldout16.jsonl --compare llamaindex-default --out eval/out/heldout16
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
