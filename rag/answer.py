@@ -76,6 +76,11 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"\bwithin (minutes|hours|days|weeks|months)\b|\b(minutes|hours|days|weeks|months) (later|after)\b",
                    re.I),
     ),
+    "day": (  # "On what date did Trump sign it?": a day ("on Wednesday", "July 22"), not "a few days back"
+        re.compile(r"\b(what|which) ((exact|precise|specific|actual) )?(date|day)\b|\bwhat is the date\b", re.I),
+        re.compile(rf"\b({_WEEKDAYS})\b|\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b|"
+                   r"\b(yesterday|today|tomorrow)\b", re.I),
+    ),
     "duration": (  # "How long did the meeting last?" wants a length of time, which "a lengthy meeting" is not
         re.compile(r"^\s*how long\b(?!\s+(ago|after|before|since)\b)|\bfor how long\b", re.I),
         re.compile(r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)\s+"
@@ -104,7 +109,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
         re.compile(r"\b(which|what) (news |media )?(agency|outlet|network|newspaper|channel|broadcaster|"
                    r"organi[sz]ation|publication|paper|wire)\b"
-                   r".*\b(quot|report|cit)|\bwho (quoted|reported|cited)\b", re.I),
+                   r".*\b(quot|report|cit|carr|ran\b|publish)|\bwho (quoted|reported|cited)\b", re.I),
         re.compile(r"\b(quoted|reported)\b|\baccording to\b"),
     ),
     "speech": (
@@ -120,7 +125,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 _DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2}}\b")
 #: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
 #: none of which the question gives.
-_ASKS_NAME = re.compile(r"^\s*((and|but|so|then),?\s+)?(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
+_ASKS_NAME = re.compile(r"^\s*((ok|okay|well|and|but|so|then),?\s+)*(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
 #: "Which two senators voted against it?": only people's names answer it, which "the Senators 98-2" does not give.
 #: An office (senators, ministers) must be said beside the name; "leaders" or "officials" need not be.
 _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?([A-Za-z-]+ )?"
@@ -129,7 +134,9 @@ _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |thr
                           r"spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
-_ASKS_PLACE = re.compile(r"^\s*where\b|\b(which|what) (city|cities|town|towns|place|places|venue|capital)\b", re.I)
+#: ("Where did that line come from?" asks for a source.)
+_ASKS_PLACE = re.compile(r"^\s*where\b(?![^?]*\b(come|came|comes) from\b)|"
+                         r"\b(which|what) (city|cities|town|towns|place|places|venue|capital)\b", re.I)
 _PLACE = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_MONTHS}|{_WEEKDAYS})\b)([A-Z][a-z]+)")
 
 
@@ -212,9 +219,11 @@ _ROLE_NAME = re.compile(r"\b(?i:president|minister|secretary|spokes(?:wo)?man|sp
                         r"director|chief|leader|mr\.?|mrs\.?|ms\.?|dr\.?)\s+((?:[A-Z][a-z]+[ -])*[A-Z][a-z]+)\b")
 
 
-#: "…, according to the report on Trump's 'too soft' tweet?": which article to look in, not what to look for.
-_IN_THE_REPORT = re.compile(r",?\s*\b(according to|in|from|per) (the|this|that) ([\w'-]+ )?"
-                            r"(report|article|story|piece)\b[^?]*", re.I)
+#: "…, according to the report on Trump's 'too soft' tweet?", "According to the 2021 article, …": which article
+#: to look in, not what to look for. Leading, the clause ends at its comma; trailing, at the question mark.
+_IN_THE_REPORT = re.compile(r"^\s*(according to|in|from|per) (the|this|that) ([\w'-]+ )?(report|article|story|piece)\b"
+                            r"[^,?]*,\s*|,?\s*\b(according to|in|from|per) (the|this|that) ([\w'-]+ )?"
+                            r"(report|article|story|piece)\b[^,?]*(?=\?|$)", re.I)
 
 
 def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
@@ -224,6 +233,8 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     ['speech', 'name', 'person']
     >>> [w.cue for w in wanted("When did Russia annex Crimea, according to the report on Trump's tweet?")]
     ['date']
+    >>> [w.cue for w in wanted("According to the story on the sanctions, how many senators voted against?")]
+    ['number']
     """
     # A name the question gives under another of its names is given too: "Moscow" gives "Russian Federation".
     also = [alias for name in names_in(question) for alias in aliases(name)[1:]]
@@ -262,12 +273,12 @@ def is_byline(text: str) -> bool:
 
 
 #: How an abstention names a missing kind of answer, where the cue's own name does not read well.
-_CUE_NOUNS = {"person": "person's name"}
+_CUE_NOUNS = {"person": "person's name", "day": "day or exact date"}
 #: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b|"
                            r"\b(did|does|was|were) each\b|\bin each (case|instance)\b|\beach (time|one)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
-REQUIRED_CUES = ("date", "duration", "number", "money", "place", "quote", "person")
+REQUIRED_CUES = ("date", "day", "duration", "number", "money", "place", "quote", "person")
 
 
 _ASKS_SPEAKER = re.compile(
@@ -380,12 +391,13 @@ def names_in(question: str) -> list[str]:
 
     >>> names_in("What did Lavrov say in Bonn about North Korea?"), names_in("How did Moscow's ministry react?")
     (['Lavrov', 'Bonn', 'North', 'Korea'], ['Moscow'])
-    >>> names_in("How did Trump describe it? Need the quote.")
-    ['Trump']
+    >>> names_in("How did Trump describe it? Need the quote."), names_in("What did the Manila-era statement say?")
+    (['Trump'], ['Manila'])
     """
     names = []
     for sentence in re.split(r"(?<=[.?!:;])\s+|\s+[-–—]\s+", question):
-        words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z0-9][\w'’.-]*", sentence)[1:]]  # Moscow's
+        words = [re.sub(r"['’]s$|-[a-z][\w-]*$", "", w)  # "Moscow's" and "Manila-era" name Moscow and Manila
+                 for w in re.findall(r"[A-Za-z0-9][\w'’.-]*", sentence)[1:]]
         names += [w.strip(".'’") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))]
     return names
 
@@ -699,6 +711,7 @@ def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:
     >>> unstated_words("Has Putin accepted Modi's invitation to visit India?", [s])
     ['accepted', 'invitation']
     """
+    question = _IN_THE_REPORT.sub("", question)  # "According to the 2021 article, has Putin …?"
     if not YES_NO.match(question) or _THEN_ASKS.search(question):  # "Is it true …? What was the tally?"
         return []
     said = around(*chosen)
@@ -857,7 +870,8 @@ class ExtractiveBackend:
         elif query.follows and REFERS_BACK.search(query.question):
             scored = [dataclasses.replace(s, follows_previous=(s.article.doc_id, s.end) in query.follows)
                       for s in scored]
-        chosen = byline_of_best_article(scored) if ABOUT_REPORT.search(query.question) else []
+        about_report = ABOUT_REPORT.search(_IN_THE_REPORT.sub("", query.question))  # not "According to the article, …"
+        chosen = byline_of_best_article(scored) if about_report else []
         one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
                      and not _ASKS_SEVERAL.search(query.question))
         if each and not chosen:

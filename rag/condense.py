@@ -84,8 +84,9 @@ _BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
 _EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>.+?)\s+and\s+(?P<y>.+?)\s+each\b\s*")
 #: "… in Trump's tweet and in the Ministry's statement?": one preposition, repeated before each of two things.
 _SAME_PREPOSITION = re.compile(r"\b(?P<x>(?P<prep>in|at|on|from|during|by) [^,?]+?)\s+and\s+(?P<y>(?P=prep) [^,?]+)")
-#: "… relations in 2017 compared with 2021?"
-_COMPARED = re.compile(r"\b(?P<x>[\w'-]+)\s*,?\s+(compared (with|to)|versus|vs\.?)\s+(?P<y>[\w'-]+)")
+#: "… relations in 2017 compared with 2021?" (not "the statement versus the 2021 one": no one word each)
+_COMPARED = re.compile(r"\b(?P<x>[\w'-]+)\s*,?\s+(compared (with|to)|versus|vs\.?)\s+"
+                       r"(?!(the|a|an|this|that|his|her|its|their)\b)(?P<y>[\w'-]+)")
 
 
 def parts_of(question: str) -> tuple[str, ...]:

@@ -675,3 +675,32 @@ def test_is_it_true_followed_by_a_question_answers_the_question(seeded):
     answer = seeded.ask("Is it true the Senate vote on the new Russia sanctions bill was unanimous? "
                         "What was the actual tally?")
     assert "98-2" in answer.text
+
+
+def test_according_to_the_article_opening_a_question_leaves_the_question_whole(seeded):
+    # the clause names the article; the question after its comma still asks for senators' names
+    answer = seeded.ask("According to the sanctions story, which two senators voted against the sanctions bill?")
+    assert answer.abstained
+    # ... and a question about a statement is no question about the article's byline
+    answer = seeded.ask("According to the 2021 article, after a meeting of which body of the Foreign Ministry was "
+                        "the statement on Russia-US ties published?")
+    assert "Collegium" in answer.text
+
+
+def test_where_did_a_line_come_from_asks_for_its_source_not_a_place(seeded):
+    answer = seeded.ask("Where did that Russian Foreign Ministry line about being ready to 'normalise' talks "
+                        "actually come from — which news agency carried it?")
+    assert "Tass" in answer.text
+
+
+def test_a_manila_era_statement_names_manila_and_versus_the_2021_one_is_no_pair_of_words():
+    assert names_in("What did the Foreign Ministry say in the Manila-era statement versus the 2021 one?") == [
+        "Foreign", "Ministry", "Manila"]
+    assert condense("What did the Ministry say in the Manila-era statement versus the 2021 one?").parts == ()
+
+
+def test_on_what_date_wants_a_day_not_a_few_days_back(seeded):
+    assert "day" in expected_cues("On what date did President Trump sign the act into law?")
+    answer = seeded.ask("On what date did President Trump sign the Countering America's Adversaries Through "
+                        "Sanctions Act into law?")
+    assert not any("Few days back" in c.quote for c in answer.citations)
