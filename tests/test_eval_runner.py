@@ -138,3 +138,17 @@ def test_baseline_answers_with_two_whole_chunk_citations(pipeline):
 def test_unknown_baseline_lists_the_valid_names(pipeline):
     with pytest.raises(NotFoundError, match="valid: llamaindex-default"):
         make_baseline("llamaindex-fancy", pipeline)
+
+
+def test_the_baselines_figures_do_not_depend_on_where_the_project_is_cloned(tmp_path):
+    from llama_index.core import Document
+
+    from eval.baseline import fingerprint, portable
+
+    def docs(root: str) -> list:
+        return portable([Document(text="Lavrov met Tillerson.", id_="000",
+                                  metadata={"file_path": f"{root}/seeds/000.txt", "file_name": "000.txt"})])
+
+    here, there = docs("/work/main"), docs(str(tmp_path))
+    assert here[0].get_content(metadata_mode="embed") == there[0].get_content(metadata_mode="embed")
+    assert fingerprint(here) == fingerprint(there)
