@@ -197,20 +197,24 @@ def people_in(texts: Sequence[str]) -> frozenset[str]:
     ...                   "so, as did spokeswoman Maria Zakharova. Russia said no, and so did Washington."]))
     ['Trump', 'Zakharova']
     """
-    states = {w for name, others in _STATES.items() for n in (name, *others) for w in n.split()}
+    return frozenset().union(*(_people_of(text) for text in texts))
+
+
+@lru_cache(maxsize=ARTICLE_CACHE)
+def _people_of(text: str) -> frozenset[str]:
+    """``people_in`` for one article text (each article is read once, however many questions name people)."""
     out: set[str] = set()
-    for text in texts:
-        out.update(m[1].split()[-1] for m in _ROLE_NAME.finditer(text))
-        for run in set(_NAME_RUN.findall(text)):
-            last = re.split(r"[ -]", run)[-1]
-            if last in out:
-                continue
-            for m in re.finditer(rf"(\S+)\s+{re.escape(last)}\b", text):
-                before = m[1].strip("\"“”'(")
-                if before and not before[0].isupper() and before.lower() != "the":
-                    out.add(last)
-                    break
-    return frozenset(out - states)
+    out.update(m[1].split()[-1] for m in _ROLE_NAME.finditer(text))
+    for run in set(_NAME_RUN.findall(text)):
+        last = re.split(r"[ -]", run)[-1]
+        if last in out:
+            continue
+        for m in re.finditer(rf"(\S+)\s+{re.escape(last)}\b", text):
+            before = m[1].strip("\"“”'(")
+            if before and not before[0].isupper() and before.lower() != "the":
+                out.add(last)
+                break
+    return frozenset(out - _STATE_WORDS)
 
 
 #: A name after the role it is given: "Foreign Minister Sergey Lavrov", "spokeswoman Maria Zakharova".
@@ -336,6 +340,10 @@ _STATES = {
     "India": ("New Delhi", "Delhi", "Indian"), "Iran": ("Tehran", "Iranian"), "North Korea": ("Pyongyang",),
     "South Korea": ("Seoul",), "Turkey": ("Ankara", "Turkish"), "European Union": ("Brussels", "EU"),
 }
+
+
+#: Every word of those states' names: no surname ("Russia", "Washington", "White", "House").
+_STATE_WORDS = frozenset(w for name, others in _STATES.items() for n in (name, *others) for w in n.split())
 
 
 def aliases(name: str) -> tuple[str, ...]:
