@@ -58,6 +58,8 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout14.jsonl --compare llamaindex-default --out eval/out/heldout14
 	$(BIN)/newsrag eval --qa eval/heldout15.jsonl --compare llamaindex-default --out eval/out/heldout15
 	$(BIN)/newsrag eval --qa eval/heldout16.jsonl --compare llamaindex-default --out eval/out/heldout16
+	$(BIN)/newsrag eval --qa eval/heldout17.jsonl --compare llamaindex-default --out eval/out/heldout17
+	$(BIN)/newsrag eval --qa eval/heldout18.jsonl --compare llamaindex-default --out eval/out/heldout18
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
