@@ -134,6 +134,10 @@ _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |thr
                           r"((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|ministers?|diplomats?|"
                           r"ambassadors?|governors?)|officials?|politicians?|leaders?|individuals?|spokes(wo)?m[ae]n|"
                           r"spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b", re.I)
+#: The offices whose holders a "who" question asks for by name, wherever the question names the office
+#: ("I gather two senators voted against it. Who were those two?").
+_ASKS_WHO = re.compile(r"\b(who|whom)\b", re.I)
+_OFFICE = re.compile(r"\b(senators?|lawmakers?|congress(wo)?m[ae]n)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
 #: ("Where did that line come from?" asks for a source.)
@@ -253,6 +257,8 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
         out.append(Wanted("place", given))
     if people := _ASKS_PEOPLE.search(question):
         out.append(Wanted("person", given, role=content_terms(people["role"])[0] if people["role"] else ""))
+    elif _ASKS_WHO.search(question) and (office := _OFFICE.search(question)):  # "… senators … Who were they?"
+        out.append(Wanted("person", given, role=content_terms(office[0])[0]))
     return tuple(out)
 
 

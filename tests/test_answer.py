@@ -718,3 +718,9 @@ def test_a_chatty_question_is_still_answered_by_the_sentence_that_answers_it(see
     answer = seeded.ask("How did the House of Representatives vote on that sanctions bill Congress sent to Trump "
                         "over Russia? What were the numbers?")
     assert "419-3" in answer.text
+
+
+def test_who_were_those_two_after_a_sentence_about_senators_wants_senators_names(seeded):
+    answer = seeded.ask("I gather only a couple of senators voted against the Russia sanctions bill. "
+                        "Who were those two?")
+    assert answer.abstained and "person's name" in answer.trace["abstain_reason"]
