@@ -116,7 +116,8 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
-                   r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b",
+                   r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b|"
+                   r"\bhow did (he|she|they|it|\w+) put it\b",
                    re.I),  # "State" is no verb
         re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added|according to)\b", re.I),
     ),
@@ -418,6 +419,9 @@ def names_in(question: str) -> list[str]:
     return names
 
 
+#: "Asian", "European", "Japanese": an adjective of a region or people, which describes rather than names (a
+#: state's own adjective, "Russian", is one of its ``aliases`` and is checked as the state).
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(an|ean|ian|ese|ish|ic)$")
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
 _OF_NAME = re.compile(r"\b([A-Z][\w'.-]*) of (?:the )?([A-Z][\w'.-]*)")
 
@@ -850,6 +854,8 @@ class ExtractiveBackend:
         missing = []
         short = short_forms(question)
         for name in names_in(question):
+            if _DEMONYM.search(name) and len(aliases(name)) == 1:  # "some Asian get-together": a description
+                continue
             def named(s: Sentence, name: str = name) -> bool:
                 terms = self.terms_of(s.article.doc_id)
                 return (any(mentions(alias, terms) for alias in aliases(name))

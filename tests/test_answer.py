@@ -724,3 +724,16 @@ def test_who_were_those_two_after_a_sentence_about_senators_wants_senators_names
     answer = seeded.ask("I gather only a couple of senators voted against the Russia sanctions bill. "
                         "Who were those two?")
     assert answer.abstained and "person's name" in answer.trace["abstain_reason"]
+
+
+def test_an_asian_get_together_describes_and_names_nothing_the_articles_must_mention(seeded):
+    answer = seeded.ask("Lavrov and Tillerson met a couple of times in these stories, once at some Asian "
+                        "get-together and once in Germany, I believe. Which cities were those meetings in?")
+    assert "Manila" in answer.text and "Bonn" in answer.text
+
+
+def test_how_did_he_put_it_asks_for_his_words(seeded):
+    assert "speech" in expected_cues("How did he put it?")
+    answer = seeded.ask("Back when he was out campaigning, Trump brushed off the Ukraine trouble as somebody "
+                        "else's headache. How did he put it?")
+    assert "more of a Europe problem" in answer.text
