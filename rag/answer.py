@@ -70,7 +70,7 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 #: What a question asks for (by its wording) → how a sentence that gives it looks.
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
-        re.compile(r"^\s*(when|since when|until when)\b(?![^?]*[,.]\s*(what|which|who|whom|how|why|where)\b)|"
+        re.compile(r"(^|[.!?]\s+)(when|since when|until when)\b(?![^?]*[,.]\s*(what|which|who|whom|how|why|where)\b)|"
                    r"\b(what|which) ((exact|precise|specific|actual) )?(date|day|year|month|time)\b|"
                    r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"

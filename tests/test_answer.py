@@ -737,3 +737,7 @@ def test_how_did_he_put_it_asks_for_his_words(seeded):
     answer = seeded.ask("Back when he was out campaigning, Trump brushed off the Ukraine trouble as somebody "
                         "else's headache. How did he put it?")
     assert "more of a Europe problem" in answer.text
+
+
+def test_since_when_opening_the_second_sentence_asks_for_a_date():
+    assert expected_cues("They grabbed some embassy buildings. Since when had that been going on?") == ("date",)
