@@ -60,6 +60,8 @@ eval-heldout: setup
 	$(BIN)/newsrag eval --qa eval/heldout16.jsonl --compare llamaindex-default --out eval/out/heldout16
 	$(BIN)/newsrag eval --qa eval/heldout17.jsonl --compare llamaindex-default --out eval/out/heldout17
 	$(BIN)/newsrag eval --qa eval/heldout18.jsonl --compare llamaindex-default --out eval/out/heldout18
+	$(BIN)/newsrag eval --qa eval/heldout19.jsonl --compare llamaindex-default --out eval/out/heldout19
+	$(BIN)/newsrag eval --qa eval/heldout20.jsonl --compare llamaindex-default --out eval/out/heldout20
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out
