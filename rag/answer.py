@@ -126,14 +126,15 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 #: "Moscow, July 22 …": where and when a report was filed, which is no answer to when something happened.
 _DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2}}\b")
+_DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b")
 #: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
 #: none of which the question gives.
 _ASKS_NAME = re.compile(r"^\s*((ok|okay|well|and|but|so|then),?\s+)*(who|whom|whose)\b|\b(name|title)\s+of\b", re.I)
 #: "Which two senators voted against it?": only people's names answer it, which "the Senators 98-2" does not give.
 #: An office (senators, ministers) must be said beside the name; "leaders" or "officials" need not be.
-_ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?([A-Za-z-]+ )?"
-                          r"((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|ministers?|diplomats?|"
-                          r"ambassadors?|governors?)|officials?|politicians?|leaders?|individuals?|spokes(wo)?m[ae]n|"
+_ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?"
+                          r"([A-Za-z-]+ ){0,2}((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|"
+                          r"ministers?|diplomats?|ambassadors?|governors?)|officials?|politicians?|leaders?|individuals?|spokes(wo)?m[ae]n|"
                           r"spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b", re.I)
 #: The offices whose holders a "who" question asks for by name, wherever the question names the office
 #: ("I gather two senators voted against it. Who were those two?").
@@ -167,6 +168,8 @@ class Wanted:
                     and (not self.role or matches(self.role, term_set(text))))
         if self.cue == "place":
             return any(not set(content_terms(place)) & self.given for place in _PLACE.findall(text))
+        if self.cue == "number":  # "July 22" is a day, no count
+            return bool(CUES["number"][1].search(_DAY_OF_MONTH.sub("", _DATELINE.sub("", text))))
         if self.cue == "date":  # a dateline dates the report, not what it reports; "in June" no date in June
             return any(not set(content_terms(m[0])) <= self.given
                        for m in CUES[self.cue][1].finditer(_DATELINE.sub("", text)))
@@ -422,6 +425,9 @@ def names_in(question: str) -> list[str]:
 #: "Asian", "European", "Japanese": an adjective of a region or people, which describes rather than names (a
 #: state's own adjective, "Russian", is one of its ``aliases`` and is checked as the state).
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(an|ean|ian|ese|ish|ic)$")
+#: Words of an official name that say what kind of body it is, which an article may word otherwise: "the Ministry
+#: of Foreign Affairs" is its "Foreign Ministry", "the Russian Federation" its "Russia".
+_BODY_WORDS = frozenset({"Affairs", "Federation", "Republic", "Kingdom", "Department", "Ministry", "Office"})
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
 _OF_NAME = re.compile(r"\b([A-Z][\w'.-]*) of (?:the )?([A-Z][\w'.-]*)")
 
@@ -855,6 +861,8 @@ class ExtractiveBackend:
         short = short_forms(question)
         for name in names_in(question):
             if _DEMONYM.search(name) and len(aliases(name)) == 1:  # "some Asian get-together": a description
+                continue
+            if name in _BODY_WORDS:  # "the Ministry of Foreign Affairs" is the "Foreign Ministry" of the articles
                 continue
             def named(s: Sentence, name: str = name) -> bool:
                 terms = self.terms_of(s.article.doc_id)

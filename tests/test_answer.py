@@ -741,3 +741,19 @@ def test_how_did_he_put_it_asks_for_his_words(seeded):
 
 def test_since_when_opening_the_second_sentence_asks_for_a_date():
     assert expected_cues("They grabbed some embassy buildings. Since when had that been going on?") == ("date",)
+
+
+def test_the_ministry_of_foreign_affairs_is_the_foreign_ministry_of_the_articles(seeded):
+    answer = seeded.ask("Which news agency is cited as having relayed the Russian Ministry of Foreign Affairs' "
+                        "statement on the response to United States sanctions?")
+    assert "Tass" in answer.text
+    answer = seeded.ask("What characterisation did the Prime Minister of the Russian Federation apply to the United "
+                        "States sanctions against Moscow?")
+    assert "full-fledged economic war" in answer.text
+
+
+def test_a_day_of_the_month_is_no_count_and_united_states_senators_are_senators():
+    w = wanted("How many diplomats did Washington withdraw?")[0]
+    assert w.cue == "number" and not w.given_by("Moscow, July 22 The Russia-US relations have approached a point.")
+    assert w.given_by("It passed the House on Tuesday 419-3.")
+    assert "person" in expected_cues("Which two United States Senators cast the votes against the legislation?")
