@@ -126,6 +126,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 #: "Moscow, July 22 …": where and when a report was filed, which is no answer to when something happened.
 _DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2}}\b")
+#: "July 22", "22 July": a day of a month, whose number is no count.
 _DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b")
 #: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
 #: none of which the question gives.
@@ -134,8 +135,8 @@ _ASKS_NAME = re.compile(r"^\s*((ok|okay|well|and|but|so|then),?\s+)*(who|whom|wh
 #: An office (senators, ministers) must be said beside the name; "leaders" or "officials" need not be.
 _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?"
                           r"([A-Za-z-]+ ){0,2}((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|"
-                          r"ministers?|diplomats?|ambassadors?|governors?)|officials?|politicians?|leaders?|individuals?|spokes(wo)?m[ae]n|"
-                          r"spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b", re.I)
+                          r"ministers?|diplomats?|ambassadors?|governors?)|officials?|politicians?|leaders?|"
+                          r"individuals?|spokes(wo)?m[ae]n|spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b", re.I)
 #: The offices whose holders a "who" question asks for by name, wherever the question names the office
 #: ("I gather two senators voted against it. Who were those two?").
 _ASKS_WHO = re.compile(r"\b(who|whom)\b", re.I)
@@ -860,9 +861,8 @@ class ExtractiveBackend:
         missing = []
         short = short_forms(question)
         for name in names_in(question):
-            if _DEMONYM.search(name) and len(aliases(name)) == 1:  # "some Asian get-together": a description
-                continue
-            if name in _BODY_WORDS:  # "the Ministry of Foreign Affairs" is the "Foreign Ministry" of the articles
+            # "some Asian get-together" describes; "the Ministry of Foreign Affairs" is the articles' "Foreign Ministry"
+            if (_DEMONYM.search(name) and len(aliases(name)) == 1) or name in _BODY_WORDS:
                 continue
             def named(s: Sentence, name: str = name) -> bool:
                 terms = self.terms_of(s.article.doc_id)
