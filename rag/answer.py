@@ -117,7 +117,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
                    r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b|"
-                   r"\bhow did (he|she|they|it|\w+) put it\b",
+                   r"\bhow did \w+ put it\b",
                    re.I),  # "State" is no verb
         re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added|according to)\b", re.I),
     ),
