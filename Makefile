@@ -42,26 +42,9 @@ eval: setup
 
 # Questions written after the answering rules were tuned on eval/qa.jsonl (docs/abstention.md says how each was used).
 eval-heldout: setup
-	$(BIN)/newsrag eval --qa eval/heldout.jsonl --compare llamaindex-default --out eval/out/heldout
-	$(BIN)/newsrag eval --qa eval/heldout2.jsonl --compare llamaindex-default --out eval/out/heldout2
-	$(BIN)/newsrag eval --qa eval/heldout3.jsonl --compare llamaindex-default --out eval/out/heldout3
-	$(BIN)/newsrag eval --qa eval/heldout4.jsonl --compare llamaindex-default --out eval/out/heldout4
-	$(BIN)/newsrag eval --qa eval/heldout5.jsonl --compare llamaindex-default --out eval/out/heldout5
-	$(BIN)/newsrag eval --qa eval/heldout6.jsonl --compare llamaindex-default --out eval/out/heldout6
-	$(BIN)/newsrag eval --qa eval/heldout7.jsonl --compare llamaindex-default --out eval/out/heldout7
-	$(BIN)/newsrag eval --qa eval/heldout8.jsonl --compare llamaindex-default --out eval/out/heldout8
-	$(BIN)/newsrag eval --qa eval/heldout9.jsonl --compare llamaindex-default --out eval/out/heldout9
-	$(BIN)/newsrag eval --qa eval/heldout10.jsonl --compare llamaindex-default --out eval/out/heldout10
-	$(BIN)/newsrag eval --qa eval/heldout11.jsonl --compare llamaindex-default --out eval/out/heldout11
-	$(BIN)/newsrag eval --qa eval/heldout12.jsonl --compare llamaindex-default --out eval/out/heldout12
-	$(BIN)/newsrag eval --qa eval/heldout13.jsonl --compare llamaindex-default --out eval/out/heldout13
-	$(BIN)/newsrag eval --qa eval/heldout14.jsonl --compare llamaindex-default --out eval/out/heldout14
-	$(BIN)/newsrag eval --qa eval/heldout15.jsonl --compare llamaindex-default --out eval/out/heldout15
-	$(BIN)/newsrag eval --qa eval/heldout16.jsonl --compare llamaindex-default --out eval/out/heldout16
-	$(BIN)/newsrag eval --qa eval/heldout17.jsonl --compare llamaindex-default --out eval/out/heldout17
-	$(BIN)/newsrag eval --qa eval/heldout18.jsonl --compare llamaindex-default --out eval/out/heldout18
-	$(BIN)/newsrag eval --qa eval/heldout19.jsonl --compare llamaindex-default --out eval/out/heldout19
-	$(BIN)/newsrag eval --qa eval/heldout20.jsonl --compare llamaindex-default --out eval/out/heldout20
+	set -e; for set in heldout $$(seq -f "heldout%g" 2 24); do \
+		$(BIN)/newsrag eval --qa eval/$$set.jsonl --compare llamaindex-default --out eval/out/$$set; \
+	done
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out

@@ -59,10 +59,18 @@ HELD_OUT_18 = load_qa(DEFAULT_QA.with_name("heldout18.jsonl"))
 #: committed unread, and run once on the code after them.
 HELD_OUT_19 = load_qa(DEFAULT_QA.with_name("heldout19.jsonl"))
 HELD_OUT_20 = load_qa(DEFAULT_QA.with_name("heldout20.jsonl"))
+#: Written the same way by four helpers at the start of the fourth session (as a newspaper fact-checker, a
+#: school student typing in lowercase, a bank's sanctions-compliance officer and a driver talking to a voice
+#: assistant would ask); committed unread, and run once on that session's final code.
+HELD_OUT_21 = load_qa(DEFAULT_QA.with_name("heldout21.jsonl"))
+HELD_OUT_22 = load_qa(DEFAULT_QA.with_name("heldout22.jsonl"))
+HELD_OUT_23 = load_qa(DEFAULT_QA.with_name("heldout23.jsonl"))
+HELD_OUT_24 = load_qa(DEFAULT_QA.with_name("heldout24.jsonl"))
 ALL = (*ITEMS, *HELD_OUT, *HELD_OUT_2, *HELD_OUT_3, *HELD_OUT_4, *HELD_OUT_5, *HELD_OUT_6, *HELD_OUT_7, *HELD_OUT_8,
        *HELD_OUT_9, *HELD_OUT_10, *HELD_OUT_11, *HELD_OUT_12,
        *HELD_OUT_13, *HELD_OUT_14, *HELD_OUT_15, *HELD_OUT_16,
-       *HELD_OUT_17, *HELD_OUT_18, *HELD_OUT_19, *HELD_OUT_20)
+       *HELD_OUT_17, *HELD_OUT_18, *HELD_OUT_19, *HELD_OUT_20,
+       *HELD_OUT_21, *HELD_OUT_22, *HELD_OUT_23, *HELD_OUT_24)
 MINIMUM = {"factoid": 5, "numeric": 5, "quote": 5, "list": 5, "temporal": 5, "multi-doc": 5, "follow-up": 5,
            "unanswerable": 8}
 
@@ -101,6 +109,8 @@ def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
     assert len(HELD_OUT_18) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_18}
     assert len(HELD_OUT_19) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_19}
     assert len(HELD_OUT_20) == 24 and set(TYPES) <= {item.type for item in HELD_OUT_20}
+    for held_out in (HELD_OUT_21, HELD_OUT_22, HELD_OUT_23, HELD_OUT_24):
+        assert len(held_out) == 24 and set(TYPES) <= {item.type for item in held_out}
     ids = [item.id for item in ALL]
     assert len(ids) == len(set(ids))
 
