@@ -145,7 +145,9 @@ _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
 #: ("Where did that line come from?" asks for a source.)
 _ASKS_PLACE = re.compile(r"^\s*where\b(?![^?]*\b(come|came|comes) from\b)|"
-                         r"\b(which|what) (city|cities|town|towns|place|places|venue|capital)\b", re.I)
+                         r"\b(which|what) ((two|three|four|both|\d+) )?"
+                         r"(city|cities|town|towns|place|places|venue|capital)\b", re.I)
+_ASKS_CITY = re.compile(r"\b(city|cities|town|towns|capital)\b", re.I)
 _PLACE = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_MONTHS}|{_WEEKDAYS})\b)([A-Z][a-z]+)")
 
 
@@ -157,7 +159,8 @@ class Wanted:
     #: Stemmed words the question (and its conversation) already gives; a name among them is no answer.
     given: frozenset[str] = frozenset()
     #: For the "person" cue: the surnames of the people the retrieved articles name (see ``people_in``), and
-    #: the role the question asks about ("senat" for "which senators"), which the sentence must say too.
+    #: the role the question asks about ("senat" for "which senators"), which the sentence must say too; for
+    #: the "place" cue, "city" when a city is asked for, which a country is not.
     people: frozenset[str] = frozenset()
     role: str = ""
 
@@ -167,8 +170,9 @@ class Wanted:
         if self.cue == "person":
             return (any(name.split()[-1] in self.people for name in new_names(text, self.given))
                     and (not self.role or matches(self.role, term_set(text))))
-        if self.cue == "place":
-            return any(not set(content_terms(place)) & self.given for place in _PLACE.findall(text))
+        if self.cue == "place":  # "Which city?" is not answered by "in the Ukraine"
+            return any(not set(content_terms(place)) & self.given and not (self.role == "city" and place in _COUNTRY)
+                       for place in _PLACE.findall(text))
         if self.cue == "number":  # "July 22" is a day, no count
             return bool(CUES["number"][1].search(_DAY_OF_MONTH.sub("", _DATELINE.sub("", text))))
         if self.cue == "date":  # a dateline dates the report, not what it reports; "in June" no date in June
@@ -235,10 +239,13 @@ _ROLE_NAME = re.compile(r"\b(?i:president|minister|secretary|spokes(?:wo)?man|sp
 
 
 #: "…, according to the report on Trump's 'too soft' tweet?", "According to the 2021 article, …": which article
-#: to look in, not what to look for. Leading, the clause ends at its comma; trailing, at the question mark.
+#: to look in, not what to look for. Leading, the clause ends at its comma; trailing, at the question mark;
+#: "the meetings described in these reports" is where to look wherever it stands.
 _IN_THE_REPORT = re.compile(r"^\s*(according to|in|from|per) (the|this|that) ([\w'-]+ )?(report|article|story|piece)\b"
                             r"[^,?]*,\s*|,?\s*\b(according to|in|from|per) (the|this|that) ([\w'-]+ )?"
-                            r"(report|article|story|piece)\b[^,?]*(?=\?|$)", re.I)
+                            r"(report|article|story|piece)\b[^,?]*(?=\?|$)|"
+                            r"\b(described|reported|covered|mentioned|discussed) in (the|these|this|those|both) "
+                            r"([\w'-]+ )?(reports?|articles?|stories|pieces)\b", re.I)
 
 
 def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
@@ -258,8 +265,8 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     out = [Wanted(name, given) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question):
         out.append(Wanted("name", given))
-    if _ASKS_PLACE.search(question):
-        out.append(Wanted("place", given))
+    if place := _ASKS_PLACE.search(question):
+        out.append(Wanted("place", given, role="city" if _ASKS_CITY.search(place[0]) else ""))
     if people := _ASKS_PEOPLE.search(question):
         out.append(Wanted("person", given, role=content_terms(people["role"])[0] if people["role"] else ""))
     elif _ASKS_WHO.search(question) and (office := _OFFICE.search(question)):  # "… senators … Who were they?"
@@ -293,7 +300,8 @@ def is_byline(text: str) -> bool:
 _CUE_NOUNS = {"person": "person's name", "day": "day or exact date"}
 #: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b|"
-                           r"\b(did|does|was|were) each\b|\bin each (case|instance)\b|\beach (time|one)\b", re.I)
+                           r"\b(did|does|was|were) each\b|\bin each (case|instance)\b|"
+                           r"\beach (time|one|meeting|summit|gathering|event)\b", re.I)
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
 REQUIRED_CUES = ("date", "day", "duration", "number", "money", "place", "quote", "person")
 
@@ -355,6 +363,8 @@ _STATES = {
 }
 
 
+#: The first word of each of those states' names, as ``_PLACE`` takes it from "in North Korea": no city.
+_COUNTRY = frozenset(name.split()[0] for name in _STATES)
 #: Every word of those states' names: no surname ("Russia", "Washington", "White", "House").
 _STATE_WORDS = frozenset(w for name, others in _STATES.items() for n in (name, *others) for w in n.split())
 

@@ -757,3 +757,24 @@ def test_a_day_of_the_month_is_no_count_and_united_states_senators_are_senators(
     assert w.cue == "number" and not w.given_by("Moscow, July 22 The Russia-US relations have approached a point.")
     assert w.given_by("It passed the House on Tuesday 419-3.")
     assert "person" in expected_cues("Which two United States Senators cast the votes against the legislation?")
+
+
+@pytest.mark.parametrize("question", [
+    "In which two cities did Lavrov and Tillerson meet?",
+    "Lavrov met Tillerson more than once in these stories. Which city hosted each meeting?",
+    "In which two cities did the foreign minister of Russia and the Secretary of State hold the talks described in "
+    "these reports?",
+])
+def test_a_count_or_each_before_cities_still_asks_for_every_articles_city(seeded, question):
+    answer = seeded.ask(question)
+    assert "Manila" in answer.text and "Bonn" in answer.text
+    assert "Ukraine" not in answer.text  # a country is no city, and "described in these reports" asks for no quote
+    assert_verbatim(seeded, answer)
+
+
+def test_a_city_question_is_not_answered_by_a_country():
+    (place,) = [w for w in wanted("Which city did they meet in?") if w.cue == "place"]
+    assert not place.given_by("We expect Russia to deescalate the violence in the Ukraine.")
+    assert place.given_by("They met on the sidelines of the ASEAN regional forum in Manila.")
+    (where,) = [w for w in wanted("Where is the violence?") if w.cue == "place"]
+    assert where.given_by("We expect Russia to deescalate the violence in the Ukraine.")
