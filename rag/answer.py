@@ -70,7 +70,7 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 #: What a question asks for (by its wording) → how a sentence that gives it looks.
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
-        re.compile(r"(^|[.!?]\s+)(when|since when|until when)\b(?![^?]*[,.]\s*(what|which|who|whom|how|why|where)\b)|"
+        re.compile(r"(^|[.!?]\s+)(when|since when|until when)\b(?![^?]*[,.\s](what|which|who|whom|how|why|where)\b)|"
                    r"\b(what|which) ((exact|precise|specific|actual) )?(date|day|year|month|time)\b|"
                    r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
@@ -239,10 +239,12 @@ _ROLE_NAME = re.compile(r"\b(?i:president|minister|secretary|spokes(?:wo)?man|sp
 
 
 #: "…, according to the report on Trump's 'too soft' tweet?", "According to the 2021 article, …": which article
-#: to look in, not what to look for. Leading, the clause ends at its comma; trailing, at the question mark;
+#: to look in, not what to look for. Leading, the clause ends at its comma (unpunctuated, before the "what" that
+#: asks); trailing, at the question mark;
 #: "the meetings described in these reports" is where to look wherever it stands.
 _IN_THE_REPORT = re.compile(r"^\s*(according to|in|from|per) (the|this|that) ([\w'-]+ )?(report|article|story|piece)\b"
-                            r"[^,?]*,\s*|,?\s*\b(according to|in|from|per) (the|this|that) ([\w'-]+ )?"
+                            r"[^,?]*?(,\s*|\s+(?=((in|on|at|by|for) )?(what|which|who|whom|when|where|why|how)\b))|"
+                            r",?\s*\b(according to|in|from|per) (the|this|that) ([\w'-]+ )?"
                             r"(report|article|story|piece)\b[^,?]*(?=\?|$)|"
                             r"\b(described|reported|covered|mentioned|discussed) in (the|these|this|those|both) "
                             r"([\w'-]+ )?(reports?|articles?|stories|pieces)\b", re.I)
@@ -740,8 +742,10 @@ def around(*sentences: Sentence) -> frozenset[str]:
 YES_NO = re.compile(r"^\s*(has|have|had|did|does|do|is|are|was|were|can|could|will|would)\b", re.I)
 
 
-#: A question that goes on to ask something else: "Is it true the vote was unanimous? What was the tally?"
-_THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b", re.I)
+#: A question that goes on to ask something else: "Is it true the vote was unanimous? What was the tally?", or
+#: said without the question mark: "did he really call it a war what was the phrase".
+_THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b|\s(what|which|who|when|where|how) "
+                        r"(was|were|is|are|did|does|do|had|has|have|exactly)\b", re.I)
 
 
 def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:

@@ -50,13 +50,41 @@ def is_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP.search(question)) or len(content_terms(question)) <= 1
 
 
+#: What a spoken or chatty question says before it asks: "um", "hey", "can you tell me", "do you know".
+_PREAMBLE = re.compile(
+    r"^\s*(((hey|hi|hello|ok(ay)?|um+|uh+|er+m?|hmm+|so|well|right|alright|yeah|please|quick question)\b[,.!:]*"
+    r"|(can|could|would|will) (you|u) (please )?(tell|remind|show|give) me( please)?\b[,:]*"
+    r"|(do|does|did) (you|u|anyone) (happen to )?(know|remember|recall)\b[,:]*"
+    r"|i('d| would)? (want|need|like|wanna|'d like|would like)( to)? (know|ask)\b[,:]*"
+    r"|(tell|remind|show) me( please)?\b[,:]*)\s*)+",
+    re.IGNORECASE,
+)
+#: What it says after: "…, please", "… thanks".
+_CODA = re.compile(r"[\s,]+(please|thanks|thank you|thx)\s*([?.!]*)\s*$", re.IGNORECASE)
+
+
+def plain(question: str) -> str:
+    """The question without what a spoken or chatty one says around it, so that it opens with what it asks.
+
+    >>> plain("um hey can you tell me when russia annexed crimea please")
+    'when russia annexed crimea'
+    >>> plain("Do you remember who signed the bill?"), plain("So, what did Lavrov say?")
+    ('who signed the bill?', 'what did Lavrov say?')
+    >>> plain("Tell me what Tillerson said in Bonn."), plain("Did Trump sign it?")
+    ('what Tillerson said in Bonn.', 'Did Trump sign it?')
+    """
+    rest = _CODA.sub(r"\2", _PREAMBLE.sub("", question.strip(), count=1)).strip()
+    return rest if len(rest.split()) >= 2 else question.strip()
+
+
 def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
     """The standalone query for ``question`` asked after the user's earlier ``history`` questions.
 
     >>> condense("And what did Tillerson say there?", ["What did Lavrov say in Manila?"]).text
     'And what did Tillerson say there? (Lavrov, Manila)'
     """
-    question = question.strip()
+    question = plain(question)
+    history = [plain(earlier) for earlier in history]
     parts = parts_of(question)
     if not history or not is_follow_up(question):
         return Query(text=question, question=question, parts=parts)

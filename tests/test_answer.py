@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 
 import pytest
 
+from rag import answer as answer_module
+from rag import condense as condense_module
 from rag.answer import (
     W_CUE,
     W_DENSE,
@@ -778,3 +781,31 @@ def test_a_city_question_is_not_answered_by_a_country():
     assert place.given_by("They met on the sidelines of the ASEAN regional forum in Manila.")
     (where,) = [w for w in wanted("Where is the violence?") if w.cue == "place"]
     assert where.given_by("We expect Russia to deescalate the violence in the Ukraine.")
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("um hey can you tell me when russia annexed crimea please", "March 2014"),
+    ("Do you happen to know which news channel quoted Tillerson in Bonn?", "CNN"),
+    ("ok so tell me how the house voted on the sanctions bill", "419-3"),
+])
+def test_a_spoken_or_chatty_opening_is_not_read_as_the_question(seeded, question, expected):
+    answer = seeded.ask(question)
+    assert expected in answer.text
+    assert_verbatim(seeded, answer)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("when he signed the sanctions act what concerns did trump say he had raised with congress", "Executive power"),
+    ("did medvedev really call the sanctions a war what was the phrase", "full-fledged economic war"),
+    ("according to the article about tillerson's meeting in bonn in what month and year did russia annex crimea",
+     "March 2014"),
+])
+def test_a_question_without_punctuation_is_read_as_it_is_meant(seeded, question, expected):
+    answer = seeded.ask(question)
+    assert not answer.abstained and expected in answer.text
+
+
+@pytest.mark.parametrize("module", [answer_module, condense_module])
+def test_docstring_examples_hold(module):
+    result = doctest.testmod(module)
+    assert result.attempted >= 10 and result.failed == 0
