@@ -63,8 +63,22 @@ _PREAMBLE = re.compile(
 _CODA = re.compile(r"[\s,]+(please|thanks|thank you|thx)\s*([?.!]*)\s*$", re.IGNORECASE)
 
 
+#: Chat spellings of the words the rules read ("wat did lavrov say abt it"), and contractions typed without
+#: their apostrophe.
+_CHAT_WORDS = {
+    "wat": "what", "wot": "what", "whats": "what's", "wats": "what's", "wen": "when", "wher": "where", "hw": "how",
+    "y": "why", "whos": "who's", "u": "you", "ur": "your", "r": "are", "abt": "about", "ppl": "people",
+    "cuz": "because", "coz": "because", "bc": "because", "b4": "before", "govt": "government", "pls": "please",
+    "plz": "please", "thx": "thanks", "didnt": "didn't", "doesnt": "doesn't", "dont": "don't", "isnt": "isn't",
+    "wasnt": "wasn't", "werent": "weren't", "wont": "won't", "cant": "can't", "havent": "haven't",
+    "hasnt": "hasn't", "wouldnt": "wouldn't", "shouldnt": "shouldn't", "couldnt": "couldn't",
+}
+_CHAT_WORD = re.compile(rf"(?<![\w.'’-])({'|'.join(_CHAT_WORDS)})(?![\w.'’-])", re.IGNORECASE)  # not the U of U.S.
+
+
 def plain(question: str) -> str:
-    """The question without what a spoken or chatty one says around it, so that it opens with what it asks.
+    """The question without what a spoken or chatty one says around it, so that it opens with what it asks,
+    and with chat spellings of question words spelt out.
 
     >>> plain("um hey can you tell me when russia annexed crimea please")
     'when russia annexed crimea'
@@ -72,7 +86,12 @@ def plain(question: str) -> str:
     ('who signed the bill?', 'what did Lavrov say?')
     >>> plain("Tell me what Tillerson said in Bonn."), plain("Did Trump sign it?")
     ('what Tillerson said in Bonn.', 'Did Trump sign it?')
+    >>> plain("wat did u say abt russias sanctions, whats the vote")
+    "what did you say about russias sanctions, what's the vote"
+    >>> plain("What did the U.S. say?")
+    'What did the U.S. say?'
     """
+    question = _CHAT_WORD.sub(lambda m: _CHAT_WORDS[m[0].lower()], question)
     rest = _CODA.sub(r"\2", _PREAMBLE.sub("", question.strip(), count=1)).strip()
     return rest if len(rest.split()) >= 2 else question.strip()
 

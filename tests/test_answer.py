@@ -787,6 +787,8 @@ def test_a_city_question_is_not_answered_by_a_country():
     ("um hey can you tell me when russia annexed crimea please", "March 2014"),
     ("Do you happen to know which news channel quoted Tillerson in Bonn?", "CNN"),
     ("ok so tell me how the house voted on the sanctions bill", "419-3"),
+    ("whos the spokeswoman who said russia wont give crimea back", "Zakharova"),
+    ("wen did russia annex crimea", "March 2014"),
 ])
 def test_a_spoken_or_chatty_opening_is_not_read_as_the_question(seeded, question, expected):
     answer = seeded.ask(question)
