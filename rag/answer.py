@@ -304,6 +304,36 @@ _CUE_NOUNS = {"person": "person's name", "day": "day or exact date"}
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b|"
                            r"\b(did|does|was|were) each\b|\bin each (case|instance)\b|"
                            r"\beach (time|one|meeting|summit|gathering|event)\b", re.I)
+#: "Across these stories …", "in 2017 vs 2021", "two statements years apart": the answer is in more than one
+#: article, and each retrieved article's best sentence may be a part of it.
+_ACROSS = re.compile(r"\b(across|both|compared?|comparing|versus|vs\.?|each (time|case|one|story|article|report)|"
+                     r"years (later|apart|earlier|before|after)|(two|three|both) (of )?(the |these )?"
+                     r"(different |separate |[\w-]+ )?(stories|reports|articles|pieces|statements|meetings|occasions|"
+                     r"times|gatherings|summits|tweets))\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def spans_articles(question: str) -> bool:
+    """Whether the question asks across articles.
+
+    >>> spans_articles("How did Moscow describe ties in 2017 and in 2021?"), spans_articles("When was Crimea annexed?")
+    (True, False)
+    """
+    return bool(_ACROSS.search(question)) or len(set(_YEAR.findall(question))) > 1
+
+
+def from_other_articles(chosen: list[Sentence], scored: list[Sentence], floor: float) -> list[Sentence]:
+    """For a question across articles, the best sentence of each retrieved article the answer does not cite yet,
+    when it clears ``floor``."""
+    cited = {s.article.doc_id for s in chosen}
+    extra = []
+    for s in scored:  # best support first
+        if s.support >= floor and s.article.doc_id not in cited and len(chosen) + len(extra) <= MAX_SENTENCES:
+            cited.add(s.article.doc_id)
+            extra.append(s)
+    return reading_order([*chosen, *extra])
+
+
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
 REQUIRED_CUES = ("date", "day", "duration", "number", "money", "place", "quote", "person")
 
@@ -968,6 +998,8 @@ class ExtractiveBackend:
             if chosen:
                 distinct = {(s.article.doc_id, s.start): s for s in chosen}
                 chosen, reason = reading_order(list(distinct.values())), ""
+        if chosen and spans_articles(query.question):  # "… in 2017 vs 2021?": what each article says
+            chosen = from_other_articles(chosen, scored, self.threshold - MARGIN)
         answer = cited_answer(query, chosen, passages) if chosen else abstention(query, passages, reason)
         answer.trace["support"] = [
             {"doc_id": s.article.doc_id, "start": s.start, "end": s.end, "support": round(s.support, 4),

@@ -25,6 +25,7 @@ from rag.answer import (
     people_in,
     select,
     short_forms,
+    spans_articles,
     speaker_in,
     states_topic,
     topic_of,
@@ -811,3 +812,17 @@ def test_a_question_without_punctuation_is_read_as_it_is_meant(seeded, question,
 def test_docstring_examples_hold(module):
     result = doctest.testmod(module)
     assert result.attempted >= 10 and result.failed == 0
+
+
+def test_a_question_across_the_years_takes_each_retrieved_articles_best_sentence(seeded):
+    answer = seeded.ask("Moscow's stance years apart: on what condition would it normalise talks in 2017, and which "
+                        "summit gave it hope for dialogue in 2021?")
+    assert "confrontational line" in answer.text and "Geneva" in answer.text
+    assert len({c.article.doc_id for c in answer.citations}) == 2
+    assert_verbatim(seeded, answer)
+
+
+def test_a_question_across_articles_is_told_by_its_wording():
+    assert spans_articles("How did Trump put it in 2017 vs how Moscow put it in 2021?")
+    assert spans_articles("Trump blames someone in two of the stories. Whom, each time?")
+    assert not spans_articles("How did the Senate vote on the sanctions bill in 2017?")
