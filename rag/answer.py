@@ -136,7 +136,9 @@ _ASKS_NAME = re.compile(r"^\s*((ok|okay|well|and|but|so|then),?\s+)*(who|whom|wh
 _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?"
                           r"([A-Za-z-]+ ){0,2}((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|"
                           r"ministers?|diplomats?|ambassadors?|governors?)|officials?|politicians?|leaders?|"
-                          r"individuals?|spokes(wo)?m[ae]n|spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b", re.I)
+                          r"individuals?|spokes(wo)?m[ae]n|spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b|"
+                          r"\b(which|what) ((?-i:[A-Z][\w.]*) |former |then |later |current )?"
+                          r"(president|predecessor|successor|counterpart)s?\b", re.I)
 #: The offices whose holders a "who" question asks for by name, wherever the question names the office
 #: ("I gather two senators voted against it. Who were those two?").
 _ASKS_WHO = re.compile(r"\b(who|whom)\b", re.I)

@@ -826,3 +826,10 @@ def test_a_question_across_articles_is_told_by_its_wording():
     assert spans_articles("How did Trump put it in 2017 vs how Moscow put it in 2021?")
     assert spans_articles("Trump blames someone in two of the stories. Whom, each time?")
     assert not spans_articles("How did the Senate vote on the sanctions bill in 2017?")
+
+
+def test_which_president_asks_for_a_persons_name(seeded):
+    answer = seeded.ask("Which US president signed the 2017 sanctions law, and which president sat down with Putin "
+                        "in Geneva?")
+    assert "Trump" in answer.text and "Biden" in answer.text
+    assert [w.cue for w in wanted("What did President Trump say about the bill?")] == ["speech"]
