@@ -487,6 +487,35 @@ def short_forms(question: str) -> dict[str, str]:
     return {m[2].strip(".'"): m[1] for m in _OF_NAME.finditer(question)}
 
 
+@lru_cache(maxsize=ARTICLE_CACHE)
+def words_of(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The words (lower-cased) that ``text`` writes capitalised inside a sentence, and those it writes in lower
+    case; a sentence's first word and headlines in title case say nothing."""
+    capitalised: set[str] = set()
+    lower: set[str] = set()
+    for line in text.splitlines():
+        for sentence in _SENTENCE_BREAK.split(line):
+            words = re.findall(r"\b[A-Za-z][a-z]+\b", sentence)[1:]
+            if sum(w[0].isupper() for w in words) > len(words) / 2:
+                continue
+            for word in words:
+                (capitalised if word[0].isupper() else lower).add(word.lower())
+    return frozenset(capitalised), frozenset(lower)
+
+
+@lru_cache(maxsize=ARTICLE_CACHE)
+def vocabulary_of(text: str) -> frozenset[str]:
+    """Every word of ``text``, lower-cased."""
+    return frozenset(re.findall(r"[a-z]+", text.lower()))
+
+
+def _names(texts: Sequence[str]) -> set[str]:
+    """The words the ``texts`` only ever capitalise: names."""
+    capitalised = set().union(*(words_of(t)[0] for t in texts))
+    lower = set().union(*(words_of(t)[1] for t in texts))
+    return {w for w in capitalised - lower if content_terms(w)}
+
+
 def truecase(question: str, texts: Sequence[str]) -> str:
     """A question typed all in lower case, with the words the ``texts`` only ever capitalise (names) capitalised,
     so that the rules that read names (whose words, which names the articles must mention) still can.
@@ -498,18 +527,58 @@ def truecase(question: str, texts: Sequence[str]) -> str:
     """
     if any(c.isupper() for c in question[1:]):
         return question
-    capitalised: set[str] = set()
-    lower: set[str] = set()
-    for text in texts:
-        for line in text.splitlines():
-            for sentence in _SENTENCE_BREAK.split(line):
-                words = re.findall(r"\b[A-Za-z][a-z]+\b", sentence)[1:]  # a sentence's first word says nothing
-                if sum(w[0].isupper() for w in words) > len(words) / 2:
-                    continue  # a headline in title case
-                for word in words:
-                    (capitalised if word[0].isupper() else lower).add(word.lower())
-    names = {w for w in capitalised - lower if content_terms(w)}
+    names = _names(texts)
     return re.sub(r"\b[a-z]+\b", lambda m: m[0].capitalize() if m[0] in names else m[0], question)
+
+
+def typo_distance(a: str, b: str) -> int:
+    """Edits (a letter added, dropped or changed, or two neighbours swapped) that turn ``a`` into ``b``: the
+    optimal-string-alignment distance, which ``difflib``'s ratio is not (it scores "Lavorv" far from "Lavrov").
+
+    >>> typo_distance("lavorv", "lavrov"), typo_distance("tilerson", "tillerson"), typo_distance("bonn", "bern")
+    (1, 1, 2)
+    """
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def respell(question: str, texts: Sequence[str]) -> str:
+    """The question with each word the ``texts`` never use, and that is a near miss of a name they do use,
+    spelt as that name: "What did Tilerson say?" is about Tillerson. A near miss keeps the first letter and is
+    one edit away (two for a word of seven letters or more); only names are corrected to, so an ordinary word
+    the articles happen not to use stays as it is.
+
+    >>> respell("What did Tilerson tell lavov in Manla?", ["Then Tillerson met with Lavrov at last in Manila."])
+    'What did Tillerson tell lavrov in Manila?'
+    """
+    names = _names(texts)
+    if not names:
+        return question
+    vocabulary = set().union(*(vocabulary_of(t) for t in texts))
+
+    def fix(m: re.Match[str]) -> str:
+        word = m[0]
+        low = word.lower()
+        if len(low) < 4 or low in vocabulary or not content_terms(low):
+            return word
+        allowed = 1 if len(low) < 7 else 2  # "Lavov" for "Lavrov", "Zakarova" for "Zakharova"
+        near = sorted((typo_distance(low, n), n) for n in names
+                      if n[0] == low[0] and abs(len(n) - len(low)) <= allowed
+                      and not (n.startswith(low) or low.startswith(n)))  # "America" is no typo of "American"
+        if not near or near[0][0] > allowed:
+            return word
+        return near[0][1].capitalize() if word[0].isupper() else near[0][1]
+
+    return re.sub(r"\b[A-Za-z][a-z]+\b", fix, question)
 
 
 def mentions(name: str, terms: frozenset[str]) -> bool:
@@ -985,18 +1054,21 @@ class ExtractiveBackend:
         candidates = [s for s in sentences_of(passages, self.text_of) if by_whom or not s.only_attribution]
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         texts = [self.text_of(doc_id) for doc_id in dict.fromkeys(p.article.doc_id for p in passages)]
-        cased = dataclasses.replace(query, question=truecase(query.question, texts))
+        # "wat did tilerson say": the names spelt as the articles spell them, capitalised
+        cased = dataclasses.replace(query, question=truecase(respell(query.question, texts), texts),
+                                    text=respell(query.text, texts),
+                                    parts=tuple(respell(part, texts) for part in query.parts))
         chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts)
         unanswered: list[str] = []
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
             by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,
-                                   vectors, texts)[0] for part in query.parts]
+                                   vectors, texts)[0] for part in cased.parts]
             from_parts = [s for part_chosen in by_part for s in part_chosen]
             if all(by_part):
                 chosen = from_parts
             else:  # the whole question's answer (if any), with what the parts that have one add to it
                 chosen = chosen + from_parts
-                unanswered = [part for part, part_chosen in zip(query.parts, by_part, strict=True) if not part_chosen]
+                unanswered = [part for part, part_chosen in zip(cased.parts, by_part, strict=True) if not part_chosen]
             if chosen:
                 distinct = {(s.article.doc_id, s.start): s for s in chosen}
                 chosen, reason = reading_order(list(distinct.values())), ""

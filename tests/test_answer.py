@@ -25,6 +25,7 @@ from rag.answer import (
     people_in,
     select,
     short_forms,
+    respell,
     spans_articles,
     speaker_in,
     states_topic,
@@ -833,3 +834,20 @@ def test_which_president_asks_for_a_persons_name(seeded):
                         "in Geneva?")
     assert "Trump" in answer.text and "Biden" in answer.text
     assert [w.cue for w in wanted("What did President Trump say about the bill?")] == ["speech"]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Which news channel quoted Tilerson after he met Lavov in Germany?", "CNN"),
+    ("what did zakarova say about crimea", "Crimea is part of the Russian Federation"),
+])
+def test_a_misspelt_name_is_read_as_the_articles_spell_it(seeded, question, expected):
+    answer = seeded.ask(question)
+    assert not answer.abstained and expected in answer.text
+    assert_verbatim(seeded, answer)
+
+
+def test_only_near_misses_of_names_are_respelt():
+    texts = ["Then Tillerson met with Lavrov at last in Manila and spoke of America."]
+    assert respell("Did Tilerson meet Lavorv in Manla?", texts) == "Did Tillerson meet Lavrov in Manila?"
+    assert respell("What did American officials say?", texts) == "What did American officials say?"
+    assert respell("Did Tillerson blame Obama?", texts) == "Did Tillerson blame Obama?"
