@@ -39,7 +39,8 @@ def _warm_up(system: Any, k: int) -> None:
     system("warm-up question", [], k)
 
 
-def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backend: str | None) -> Any | None:
+def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backend: str | None,
+                    suffix: str = "") -> Any | None:
     from eval import distractors
 
     message = distractors.missing_message(folder)
@@ -68,7 +69,7 @@ def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backe
         return dp.ask(q, history=h, k=kk, backend=backend)
 
     _warm_up(system, k)
-    return _run(system, items, k, "newsrag+distractors")
+    return _run(system, items, k, "newsrag+distractors" + suffix)
 
 
 @click.command("eval")
@@ -81,17 +82,20 @@ def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backe
 @click.option("--compare", default=None, metavar="SYSTEM", help="Also run a comparison system: llamaindex-default.")
 @click.option("--distractors", "distractors_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
               help="Folder of news CSVs: rerun the set on the seeds plus every row (a separate store).")
+@click.option("--perturb", default=None, metavar="NAMES",
+              help="Ask every question as another user would type it: typo, chat, lower, nopunct, filler "
+                   "(several joined by commas; see eval/perturb.py).")
 @click.pass_context
 def eval_command(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int, out_dir: Path,
-                 compare: str | None, distractors_dir: Path | None) -> None:
+                 compare: str | None, distractors_dir: Path | None, perturb: str | None) -> None:
     """Score the pipeline on a question set: answers, retrieval, citations, abstention, latency."""
     from rag.cli import user_errors
 
-    user_errors(_eval)(ctx, qa_path, backend, k, out_dir, compare, distractors_dir)
+    user_errors(_eval)(ctx, qa_path, backend, k, out_dir, compare, distractors_dir, perturb)
 
 
 def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int, out_dir: Path,
-          compare: str | None, distractors_dir: Path | None) -> None:
+          compare: str | None, distractors_dir: Path | None, perturb: str | None = None) -> None:
     from rich.console import Console
 
     from eval.baseline import make_baseline
@@ -100,6 +104,15 @@ def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int,
     from rag.cli import pipeline_from
 
     items = load_qa(qa_path or DEFAULT_QA)
+    suffix = ""
+    if perturb:
+        from eval.perturb import parse, perturb_items
+
+        names = parse(perturb)
+        items = perturb_items(items, names)
+        suffix = f" [{','.join(names)}]"
+        click.echo(f"asking every question perturbed: {', '.join(names)} "
+                   f"(e.g. {items[0].question!r})", err=True)
     pipeline = pipeline_from(ctx)
     baseline_system = make_baseline(compare, pipeline) if compare else None  # an unknown name fails first
     seeded = pipeline.ensure_seeds()
@@ -110,15 +123,16 @@ def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int,
         return pipeline.ask(q, history=h, k=kk, backend=backend)
 
     _warm_up(system, k)
-    report = _run(system, items, k, "newsrag")
+    report = _run(system, items, k, "newsrag" + suffix)
     baseline = None
     if baseline_system is not None:
         _warm_up(baseline_system, k)
-        baseline = _run(baseline_system, items, k, baseline_system.name)
+        baseline = _run(baseline_system, items, k, baseline_system.name + suffix)
     reports = [report] + ([baseline] if baseline else [])
     paths = write_report(report, out_dir, baseline)
 
-    with_distractors = _distractor_run(pipeline, distractors_dir, items, k, backend) if distractors_dir else None
+    with_distractors = (_distractor_run(pipeline, distractors_dir, items, k, backend, suffix)
+                        if distractors_dir else None)
     if with_distractors is not None:
         reports.append(with_distractors)
         write_report(with_distractors, out_dir / "distractors", report)
