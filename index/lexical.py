@@ -45,6 +45,12 @@ class LexicalIndex:
         if self._bm25 is None and not current.endswith("-0"):
             self._bm25 = self._build()
 
+    @property
+    def index(self) -> Any:
+        """The current bm25s index (``None`` before the first refresh or for an empty store); a rebuild
+        replaces it with another object."""
+        return self._bm25
+
     def retriever(self, top_k: int, filters: Any = None) -> Any:
         """A ``BM25Retriever`` over the current chunks, or ``None`` when the store is empty."""
         if self._bm25 is None:

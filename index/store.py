@@ -90,6 +90,7 @@ class Store:
         self.settings = settings
         self._client = client
         self._by_chunk: OrderedDict[str, dict[tuple[str, int], np.ndarray]] = OrderedDict()
+        self._nodes: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     @cached_property
@@ -198,6 +199,25 @@ class Store:
                 while len(self._by_chunk) > SENTENCE_CACHE:
                     self._by_chunk.popitem(last=False)
         return {key: v for c in dict.fromkeys(chunk_ids) for key, v in known[c].items()}
+
+    def chunk_nodes(self, chunk_ids: list[str]) -> list[Any]:
+        """These chunks as llama-index ``TextNode``s, in the order given (those no longer stored left out).
+
+        Read from Chroma once and then kept (the ``SENTENCE_CACHE`` most recent), as the sentence vectors are:
+        a chunk id hashes its article, place and text, so the node stored under it never changes."""
+        with self._lock:
+            known = {c: self._nodes[c] for c in chunk_ids if c in self._nodes}
+            for c in known:
+                self._nodes.move_to_end(c)
+        missing = [c for c in dict.fromkeys(chunk_ids) if c not in known]
+        if missing:
+            fresh = {n.node_id: n for n in self.vector_store.get_nodes(node_ids=missing)}
+            known.update(fresh)
+            with self._lock:
+                self._nodes.update(fresh)
+                while len(self._nodes) > SENTENCE_CACHE:
+                    self._nodes.popitem(last=False)
+        return [known[c] for c in chunk_ids if c in known]
 
     def chunks_by_best_sentence(self, vector: np.ndarray, n_sentences: int) -> dict[str, float]:
         """Chunk ids of the ``n_sentences`` sentences nearest ``vector``, each with its best sentence's

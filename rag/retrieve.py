@@ -47,7 +47,7 @@ def sentence_retriever(store: Store, top_k: int) -> Any:
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
             best = store.chunks_by_best_sentence(np.asarray(query_bundle.embedding), top_k * _SENTENCES_PER_CHUNK)
             ids = list(best)[:top_k]
-            nodes = store.vector_store.get_nodes(node_ids=ids) if ids else []
+            nodes = store.chunk_nodes(ids) if ids else []
             return sorted((NodeWithScore(node=n, score=best[n.node_id]) for n in nodes),
                           key=lambda n: -(n.score or 0.0))
 
@@ -129,6 +129,7 @@ class HybridRetriever:
         self.embed_model = embed_model
         self.embed_query = embed_query
         self._index: Any = None
+        self._fusions: dict[tuple[int, int], Any] = {}
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None,
                  prefer: frozenset[str] = frozenset()) -> list[Passage]:
@@ -143,20 +144,27 @@ class HybridRetriever:
             self._index = VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embed_model)
         pool = max(k * _POOL, 10)
         metadata_filters = to_metadata_filters(filters or Filters())
-        # A filter can exclude most of the nearest sentences: then the chunks' own vectors, filtered in Chroma.
-        dense = (self._index.as_retriever(similarity_top_k=pool, filters=metadata_filters) if metadata_filters
-                 else sentence_retriever(self.store, pool))
-        retrievers, weights = [dense], [DENSE_WEIGHT]
         self.lexical.refresh(max_age=2.0)  # another process may have changed the store
-        bm25 = self.lexical.retriever(pool, metadata_filters)
-        if bm25 is not None:
-            retrievers.append(bm25)
-            weights.append(LEXICAL_WEIGHT)
-        fusion = QueryFusionRetriever(
-            retrievers, mode=FUSION_MODES.DIST_BASED_SCORE, retriever_weights=weights, similarity_top_k=pool,
-            num_queries=1, use_async=False,
-            llm=MockLLM(),  # never called: with num_queries=1 the query is not rewritten by an LLM
-        )
+        # Without filters the same retrievers serve every query until the BM25 index is rebuilt (building
+        # them costs ~1 ms a query).
+        key = (pool, id(self.lexical.index)) if metadata_filters is None else None
+        fusion = self._fusions.get(key) if key else None
+        if fusion is None:
+            # A filter can exclude most of the nearest sentences: then the chunks' own vectors, filtered in Chroma.
+            dense = (self._index.as_retriever(similarity_top_k=pool, filters=metadata_filters) if metadata_filters
+                     else sentence_retriever(self.store, pool))
+            retrievers, weights = [dense], [DENSE_WEIGHT]
+            bm25 = self.lexical.retriever(pool, metadata_filters)
+            if bm25 is not None:
+                retrievers.append(bm25)
+                weights.append(LEXICAL_WEIGHT)
+            fusion = QueryFusionRetriever(
+                retrievers, mode=FUSION_MODES.DIST_BASED_SCORE, retriever_weights=weights, similarity_top_k=pool,
+                num_queries=1, use_async=False,
+                llm=MockLLM(),  # never called: with num_queries=1 the query is not rewritten by an LLM
+            )
+            if key:
+                self._fusions = {key: fusion}  # only the current index's
         query_vector = self.embed_query(query)
         results = fusion.retrieve(QueryBundle(query, embedding=query_vector.tolist()))
         alive = self.store.existing([r.node.node_id for r in results])  # BM25 may lag a delete by another process

@@ -246,3 +246,30 @@ def test_an_upload_goes_through_the_same_path(pipeline):
     assert pipeline.store.article(result.doc_id).text == clean(data.decode("utf-8"))
     (bad,) = pipeline.ingest_upload("wire.txt", b"\x00\x01").results
     assert bad.status == "failed" and bad.file == "wire.txt" and "binary" in bad.reason
+
+
+def test_retrieval_in_a_running_pipeline_finds_an_article_another_process_added(ingested, settings, embedder,
+                                                                                tmp_path):
+    running = ingested
+    assert not any("quokka" in p.chunk.text for p in running.retriever.retrieve("quokka Manila", 5))
+
+    extra = tmp_path / "zoo.txt"
+    extra.write_text("Lavrov said in Manila that the quokka was not discussed.", encoding="utf-8")
+    assert Pipeline(settings, embedder=embedder).ingest([extra]).ok
+    running.lexical.refresh()  # what a query does once its last check is two seconds old
+
+    assert "zoo.txt" in {p.article.file for p in running.retriever.retrieve("quokka Manila", 5)}
+
+
+def test_a_chunks_node_is_read_from_chroma_once(ingested, monkeypatch):
+    store = ingested.store
+    ids = chunk_ids(ingested)[:3]
+    reads = []
+    cls = type(store.vector_store)
+    get_nodes = cls.get_nodes
+    monkeypatch.setattr(cls, "get_nodes", lambda self, node_ids: reads.append(node_ids) or get_nodes(self, node_ids))
+    first = store.chunk_nodes(ids)
+    again = store.chunk_nodes(list(reversed(ids)))
+    assert [n.node_id for n in first] == ids and [n.node_id for n in again] == list(reversed(ids))
+    assert reads == [ids]
+    assert store.chunk_nodes(["no-such-chunk"]) == []
