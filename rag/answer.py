@@ -102,6 +102,12 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\bconditions?\b|\bon what terms\b|\bin (what|which) case\b", re.I),
         re.compile(r"\b(if|unless|provided|as long as|once|when they|when it|on condition)\b", re.I),
     ),
+    "cause": (  # "What is behind the pressure?", "To what did it attribute it?": "driven by", "due to"
+        re.compile(r"^\s*why\b|\bwhat (is|was|are|were) ((mostly|mainly|largely|supposedly|really) )?"
+                   r"(behind|driving)\b|\bwhat (drove|drives|caused|causes)\b|\battribut\w*\b|"
+                   r"\b(reason|cause)s? (for|of|behind)\b", re.I),
+        re.compile(r"\b(because|due to|driven by|caused by|owing to|as a result of|the reason|in response to)\b", re.I),
+    ),
     "quote": (  # "What were his exact words?": a quotation, not a report of what was said
         re.compile(r"\b(exact|precise|actual) (words?|wording|quote|phrase|phrasing)\b|\bword for word\b|\bverbatim\b|"
                    r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b|\bown words\b|"

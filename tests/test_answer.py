@@ -851,3 +851,13 @@ def test_only_near_misses_of_names_are_respelt():
     assert respell("Did Tilerson meet Lavorv in Manla?", texts) == "Did Tillerson meet Lavrov in Manila?"
     assert respell("What did American officials say?", texts) == "What did American officials say?"
     assert respell("Did Tillerson blame Obama?", texts) == "Did Tillerson blame Obama?"
+
+
+@pytest.mark.parametrize("question", [
+    "To what did the Ministry attribute the pressure from the US and its allies in 2021?",
+    "What was mostly behind the pressure on Russia, according to the 2021 statement?",
+])
+def test_a_question_about_a_cause_prefers_the_sentence_that_gives_one(seeded, question):
+    answer = seeded.ask(question)
+    assert "ideological factors" in answer.text
+    assert expected_cues(question)[0] == "cause"
