@@ -155,6 +155,8 @@ _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 _ASKS_PLACE = re.compile(r"^\s*where\b(?![^?]*\b(come|came|comes) from\b)|"
                          r"\b(which|what) ((two|three|four|both|\d+) )?"
                          r"(city|cities|town|towns|place|places|venue|capital)\b", re.I)
+#: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
+_ASKS_COUNTRY = re.compile(r"\b(which|what)( other)? (countries|country|nations|states)\b", re.I)
 _ASKS_CITY = re.compile(r"\b(city|cities|town|towns|capital)\b", re.I)
 _PLACE = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_MONTHS}|{_WEEKDAYS})\b)([A-Z][a-z]+)")
 
@@ -178,6 +180,9 @@ class Wanted:
         if self.cue == "person":
             return (any(name.split()[-1] in self.people for name in new_names(text, self.given))
                     and (not self.role or matches(self.role, term_set(text))))
+        if self.cue == "country":  # "Which countries were hit?": a state the question does not name
+            return any(state.lower() not in self.given and not set(content_terms(state)) <= self.given
+                       for state in _STATE_NAME.findall(text))
         if self.cue == "place":  # "Which city?" is not answered by "in the Ukraine"
             return any(not set(content_terms(place)) & self.given and not (self.role == "city" and place in _COUNTRY)
                        for place in _PLACE.findall(text))
@@ -275,6 +280,8 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     out = [Wanted(name, given) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question):
         out.append(Wanted("name", given))
+    if _ASKS_COUNTRY.search(question):
+        out.append(Wanted("country", given))
     if place := _ASKS_PLACE.search(question):
         out.append(Wanted("place", given, role="city" if _ASKS_CITY.search(place[0]) else ""))
     if people := _ASKS_PEOPLE.search(question):
@@ -405,6 +412,8 @@ _STATES = {
 
 #: The first word of each of those states' names, as ``_PLACE`` takes it from "in North Korea": no city.
 _COUNTRY = frozenset(name.split()[0] for name in _STATES)
+#: Those states by name ("North Korea"), as a country answer gives them.
+_STATE_NAME = re.compile(r"\b(" + "|".join(sorted(_STATES, key=len, reverse=True)) + r")\b")
 #: Every word of those states' names: no surname ("Russia", "Washington", "White", "House").
 _STATE_WORDS = frozenset(w for name, others in _STATES.items() for n in (name, *others) for w in n.split())
 

@@ -861,3 +861,10 @@ def test_a_question_about_a_cause_prefers_the_sentence_that_gives_one(seeded, qu
     answer = seeded.ask(question)
     assert "ideological factors" in answer.text
     assert expected_cues(question)[0] == "cause"
+
+
+def test_which_countries_prefers_the_sentence_that_names_states(seeded):
+    answer = seeded.ask("Which countries does the sanctions legislation the lawmakers passed on Thursday target?")
+    assert "Iran" in answer.text and "North Korea" in answer.text
+    (country,) = [w for w in wanted("Which other countries besides Russia?") if w.cue == "country"]
+    assert not country.given_by("New sanctions on Russia.") and country.given_by("Sanctions on Russia and Iran.")
