@@ -864,7 +864,7 @@ def test_a_question_about_a_cause_prefers_the_sentence_that_gives_one(seeded, qu
 
 
 def test_which_countries_prefers_the_sentence_that_names_states(seeded):
-    answer = seeded.ask("Which countries does the sanctions legislation the lawmakers passed on Thursday target?")
+    answer = seeded.ask("Which countries got hit by the sanctions legislation that Congress passed on Thursday?")
     assert "Iran" in answer.text and "North Korea" in answer.text
     (country,) = [w for w in wanted("Which other countries besides Russia?") if w.cue == "country"]
     assert not country.given_by("New sanctions on Russia.") and country.given_by("Sanctions on Russia and Iran.")
