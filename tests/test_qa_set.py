@@ -59,9 +59,9 @@ HELD_OUT_18 = load_qa(DEFAULT_QA.with_name("heldout18.jsonl"))
 #: committed unread, and run once on the code after them.
 HELD_OUT_19 = load_qa(DEFAULT_QA.with_name("heldout19.jsonl"))
 HELD_OUT_20 = load_qa(DEFAULT_QA.with_name("heldout20.jsonl"))
-#: Written the same way by four helpers at the start of the fourth session (as a newspaper fact-checker, a
-#: school student typing in lowercase, a bank's sanctions-compliance officer and a driver talking to a voice
-#: assistant would ask); committed unread, and run once on that session's final code.
+#: Written the same way by four helpers at the start of the next session (as a newspaper fact-checker, a school
+#: student typing in lower case, a bank's sanctions-compliance officer and a driver talking to a voice assistant
+#: would ask); committed unread, run on the code the session started from (totals only read) and on its final code.
 HELD_OUT_21 = load_qa(DEFAULT_QA.with_name("heldout21.jsonl"))
 HELD_OUT_22 = load_qa(DEFAULT_QA.with_name("heldout22.jsonl"))
 HELD_OUT_23 = load_qa(DEFAULT_QA.with_name("heldout23.jsonl"))
