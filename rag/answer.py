@@ -151,9 +151,9 @@ _ASKS_WHO = re.compile(r"\b(who|whom)\b", re.I)
 _OFFICE = re.compile(r"\b(senators?|lawmakers?|congress(wo)?m[ae]n)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
-#: ("Where did that line come from?" asks for a source.)
-_ASKS_PLACE = re.compile(r"^\s*where\b(?![^?]*\b(come|came|comes) from\b)|"
-                         r"\b(which|what) ((two|three|four|both|\d+) )?"
+#: ("Where did that line come from?" asks for a source; "They met twice, right? Where?" asks for places.)
+_ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)where\b(?![^?]*\b(come|came|comes) from\b)|"
+                         r"\b((which|what)|(confirm|give|name|state|tell me|list) the) ((two|three|four|both|\d+) )?"
                          r"(city|cities|town|towns|place|places|venue|capital)\b", re.I)
 #: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
 _ASKS_COUNTRY = re.compile(r"\b(which|what)( other)? (countries|country|nations|states)\b", re.I)
@@ -322,6 +322,7 @@ _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|cou
 #: "Across these stories …", "in 2017 vs 2021", "two statements years apart": the answer is in more than one
 #: article, and each retrieved article's best sentence may be a part of it.
 _ACROSS = re.compile(r"\b(across|both|compared?|comparing|versus|vs\.?|each (time|case|one|story|article|report)|"
+                     r"(in|across|from|of) (these|all the|all these|both) (stories|reports|articles|pieces)|"
                      r"years (later|apart|earlier|before|after)|(two|three|both) (of )?(the |these )?"
                      r"(different |separate |[\w-]+ )?(stories|reports|articles|pieces|statements|meetings|occasions|"
                      r"times|gatherings|summits|tweets))\b", re.I)

@@ -128,7 +128,8 @@ _TWO_QUESTIONS = re.compile(rf"^(?P<lead>[^,?]{{1,40}},\s+)?(?P<a>{_WH}\b.+?),?\
 #: "… in both the sanctions bill and Tillerson's remarks?", "… met Tillerson both at ASEAN and at the G20?"
 _BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
 #: "What conditions did Tillerson and the Ministry each set …?"
-_EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>.+?)\s+and\s+(?P<y>.+?)\s+each\b\s*")
+_EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>[^.?!]+?)\s+and\s+(?P<y>[^.?!]+?)\s+"
+                   r"each\b\s*")
 #: "… in Trump's tweet and in the Ministry's statement?": one preposition, repeated before each of two things.
 _SAME_PREPOSITION = re.compile(r"\b(?P<x>(?P<prep>in|at|on|from|during|by) [^,?]+?)\s+and\s+(?P<y>(?P=prep) [^,?]+)")
 #: "… relations in 2017 compared with 2021?" (not "the statement versus the 2021 one": no one word each)

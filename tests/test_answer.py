@@ -32,7 +32,7 @@ from rag.answer import (
     topic_of,
     wanted,
 )
-from rag.condense import condense, is_follow_up
+from rag.condense import condense, is_follow_up, parts_of
 from rag.errors import NotFoundError
 from rag.types import ArticleInfo
 from rag.verify import verify
@@ -868,3 +868,15 @@ def test_which_countries_prefers_the_sentence_that_names_states(seeded):
     assert "Iran" in answer.text and "North Korea" in answer.text
     (country,) = [w for w in wanted("Which other countries besides Russia?") if w.cue == "country"]
     assert not country.given_by("New sanctions on Russia.") and country.given_by("Sanctions on Russia and Iran.")
+
+
+@pytest.mark.parametrize("question", [
+    "Lavrov and Tillerson met more than once, right? Where did they meet each time?",
+    "Tillerson and Lavrov meet twice across these reports. Confirm the city for each meeting.",
+    "where all did lavrov sit down with tillerson in these stories",
+])
+def test_where_they_met_each_time_is_every_articles_city(seeded, question):
+    answer = seeded.ask(question)
+    assert "Manila" in answer.text and "Bonn" in answer.text
+    assert_verbatim(seeded, answer)
+    assert parts_of("Tillerson and Lavrov meet twice. Confirm the city for each meeting.") == ()
