@@ -72,6 +72,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
         re.compile(r"(^|[.!?]\s+)(when|since when|until when)\b(?![^?]*[,.\s](what|which|who|whom|how|why|where)\b)|"
                    r"\b(what|which) ((exact|precise|specific|actual) )?(date|day|year|month|time)\b|"
+                   r"\b(exact|precise|specific) (date|day)\b|"
                    r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
                    r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b|"
@@ -79,7 +80,8 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    re.I),
     ),
     "day": (  # "On what date did Trump sign it?": a day ("on Wednesday", "July 22"), not "a few days back"
-        re.compile(r"\b(what|which) ((exact|precise|specific|actual) )?(date|day)\b|\bwhat is the date\b", re.I),
+        re.compile(r"\b(what|which) ((exact|precise|specific|actual) )?(date|day)\b|\bwhat is the date\b|"
+                   r"\b(exact|precise|specific) (date|day)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS})\b|\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b|"
                    r"\b(yesterday|today|tomorrow)\b", re.I),
     ),
@@ -565,6 +567,54 @@ def typo_distance(a: str, b: str) -> int:
             current.append(cost)
         previous2, previous = previous, current
     return previous[-1]
+
+
+#: Short forms news readers use for names the articles may spell out.
+_ACRONYMS = {
+    "MFA": "Ministry of Foreign Affairs", "FM": "Foreign Minister", "PM": "Prime Minister",
+    "POTUS": "US President", "DPRK": "North Korea", "UN": "United Nations", "NSA": "national security advisor",
+}
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|the|and|for|on)\s+)*[A-Z][\w'’-]*)+")
+
+
+def spelt_out(acronym: str, texts: Sequence[str]) -> str | None:
+    """The name an acronym the ``texts`` never use stands for: a known short form (``_ACRONYMS``), or the run
+    of capitalised words in the ``texts`` whose initials spell it.
+
+    >>> spelt_out("CAATSA", ["Trump signed the Countering America's Adversaries Through Sanctions Act."])
+    "Countering America's Adversaries Through Sanctions Act"
+    >>> spelt_out("MFA", []), spelt_out("NATO", ["Trump signed it."])
+    ('Ministry of Foreign Affairs', None)
+    """
+    if acronym in _ACRONYMS:
+        return _ACRONYMS[acronym]
+    for text in texts:
+        for run in _CAPITALISED_RUN.finditer(text):
+            words = run[0].split()
+            for i in (i for i, w in enumerate(words) if w[0].isupper()):  # "The Countering …" spells it from "C"
+                initials = ""
+                for j in range(i, len(words)):
+                    initials += words[j][0] if words[j][0].isupper() else ""
+                    if len(initials) == len(acronym):
+                        break
+                if initials == acronym:
+                    return " ".join(words[i : j + 1])
+    return None
+
+
+def expand_acronyms(question: str, texts: Sequence[str]) -> str:
+    """The question with each acronym the ``texts`` never use spelt out ("the Russian MFA" → "the Russian
+    Ministry of Foreign Affairs"), so that the names check looks for what the articles say.
+
+    >>> expand_acronyms("Did the MFA see CAATSA?", ["Countering America's Adversaries Through Sanctions Act."])
+    "Did the Ministry of Foreign Affairs see Countering America's Adversaries Through Sanctions Act?"
+    """
+    def expand(m: re.Match[str]) -> str:
+        if any(re.search(rf"\b{m[0]}\b", t) for t in texts):
+            return m[0]
+        return spelt_out(m[0], texts) or m[0]
+
+    return re.sub(r"\b[A-Z]{2,8}\b", expand, question)
 
 
 def respell(question: str, texts: Sequence[str]) -> str:
@@ -1071,9 +1121,10 @@ class ExtractiveBackend:
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         texts = [self.text_of(doc_id) for doc_id in dict.fromkeys(p.article.doc_id for p in passages)]
         # "wat did tilerson say": the names spelt as the articles spell them, capitalised
-        cased = dataclasses.replace(query, question=truecase(respell(query.question, texts), texts),
+        cased = dataclasses.replace(query, question=expand_acronyms(truecase(respell(query.question, texts), texts),
+                                                                    texts),
                                     text=respell(query.text, texts),
-                                    parts=tuple(respell(part, texts) for part in query.parts))
+                                    parts=tuple(expand_acronyms(respell(part, texts), texts) for part in query.parts))
         chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts)
         unanswered: list[str] = []
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part

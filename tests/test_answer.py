@@ -880,3 +880,12 @@ def test_where_they_met_each_time_is_every_articles_city(seeded, question):
     assert "Manila" in answer.text and "Bonn" in answer.text
     assert_verbatim(seeded, answer)
     assert parts_of("Tillerson and Lavrov meet twice. Confirm the city for each meeting.") == ()
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Where was the June Putin-Biden summit that the Russian MFA pointed to held?", "Geneva"),
+    ("What was the Senate margin on CAATSA?", "98-2"),
+])
+def test_an_acronym_the_articles_never_use_is_read_spelt_out(seeded, question, expected):
+    answer = seeded.ask(question)
+    assert not answer.abstained and expected in answer.text
