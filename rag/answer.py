@@ -405,7 +405,7 @@ def speaker_in(question: str, texts: Sequence[str] = ()) -> str | None:
 #: "the Russian Foreign Ministry" are Moscow's. Only states whose capitals stand for them in the wires.
 _STATES = {
     "Russia": ("Moscow", "Russian", "Kremlin"),
-    "United States": ("Washington", "US", "U.S.", "American", "White House"),
+    "United States": ("Washington", "US", "U.S.", "American", "America", "White House"),
     "China": ("Beijing", "Chinese"), "Ukraine": ("Kyiv", "Kiev", "Ukrainian"), "Britain": ("London", "British", "UK"),
     "France": ("Paris", "French"), "Germany": ("Berlin", "German"), "Japan": ("Tokyo", "Japanese"),
     "India": ("New Delhi", "Delhi", "Indian"), "Iran": ("Tehran", "Iranian"), "North Korea": ("Pyongyang",),
@@ -432,8 +432,9 @@ def aliases(name: str) -> tuple[str, ...]:
     ('Lavrov',)
     """
     for state, names in _STATES.items():
-        if name == state or name in names:
-            return (name, *(n for n in (state, *names) if n != name))
+        for form in (name, name[:-1] if name.endswith("s") else name):  # "the Americans", "the Russians"
+            if form == state or form in names:
+                return (name, *(n for n in (state, *names) if n != name))
     return (name,)
 
 
@@ -478,11 +479,16 @@ def names_in(question: str) -> list[str]:
     (['Trump'], ['Manila'])
     """
     names = []
-    for sentence in re.split(r"(?<=[.?!:;])\s+|\s+[-–—]\s+", question):
+    for sentence in re.split(r"(?<=[.?!:;])(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bMrs\.)\s+|\s+[-–—]\s+", question):
         words = [re.sub(r"['’]s$|-[a-z][\w-]*$", "", w)  # "Moscow's" and "Manila-era" name Moscow and Manila
                  for w in re.findall(r"[A-Za-z0-9][\w'’.-]*", sentence)[1:]]
-        names += [w.strip(".'’") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))]
+        names += [w.strip(".'’") for w in words if w[0].isupper() and content_terms(w.replace("-", " "))
+                  and w.strip(".") not in _HONORIFICS]
     return names
+
+
+#: "Mr Lavrov": a courtesy title, no name.
+_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mister", "Dr", "Sir", "Madam", "Madame", "Prof", "Messrs"})
 
 
 #: "Asian", "European", "Japanese": an adjective of a region or people, which describes rather than names (a

@@ -889,3 +889,10 @@ def test_where_they_met_each_time_is_every_articles_city(seeded, question):
 def test_an_acronym_the_articles_never_use_is_read_spelt_out(seeded, question, expected):
     answer = seeded.ask(question)
     assert not answer.abstained and expected in answer.text
+
+
+def test_a_courtesy_title_is_no_name_and_the_americans_are_the_united_states(seeded):
+    assert names_in("I read that Mr Lavrov met Mr. Tillerson in Manila.") == ["Lavrov", "Tillerson", "Manila"]
+    assert "United States" in aliases("Americans") and "Russia" in aliases("Russians")
+    answer = seeded.ask("I hope you don't mind me asking: what did Mr Lavrov say he explained to Mr Tillerson?")
+    assert not answer.abstained and "counter-measures" in answer.text
