@@ -344,7 +344,7 @@ def from_other_articles(chosen: list[Sentence], scored: list[Sentence], floor: f
     """For a question across articles, the best sentence of each retrieved article the answer does not cite yet,
     when it clears ``floor``."""
     cited = {s.article.doc_id for s in chosen}
-    extra = []
+    extra: list[Sentence] = []
     for s in scored:  # best support first
         if s.support >= floor and s.article.doc_id not in cited and len(chosen) + len(extra) <= MAX_SENTENCES:
             cited.add(s.article.doc_id)
