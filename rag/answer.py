@@ -183,8 +183,7 @@ class Wanted:
             return (any(name.split()[-1] in self.people for name in new_names(text, self.given))
                     and (not self.role or matches(self.role, term_set(text))))
         if self.cue == "country":  # "Which countries were hit?": a state the question does not name
-            return any(state.lower() not in self.given and not set(content_terms(state)) <= self.given
-                       for state in _STATE_NAME.findall(text))
+            return any(not set(content_terms(state)) <= self.given for state in _STATE_NAME.findall(text))
         if self.cue == "place":  # "Which city?" is not answered by "in the Ukraine"
             return any(not set(content_terms(place)) & self.given and not (self.role == "city" and place in _COUNTRY)
                        for place in _PLACE.findall(text))
@@ -651,6 +650,13 @@ def respell(question: str, texts: Sequence[str]) -> str:
         return near[0][1].capitalize() if word[0].isupper() else near[0][1]
 
     return re.sub(r"\b[A-Za-z][a-z]+\b", fix, question)
+
+
+def as_the_articles_write(question: str, texts: Sequence[str]) -> str:
+    """The question with its names as the ``texts`` write them: misspelt ones respelt, lower-case ones
+    capitalised, acronyms they never use spelt out ("wat did tilerson tell the MFA" → "… Tillerson … the
+    Ministry of Foreign Affairs"), so that the rules that read names can."""
+    return expand_acronyms(truecase(respell(question, texts), texts), texts)
 
 
 def mentions(name: str, terms: frozenset[str]) -> bool:
@@ -1126,11 +1132,9 @@ class ExtractiveBackend:
         candidates = [s for s in sentences_of(passages, self.text_of) if by_whom or not s.only_attribution]
         vectors = self.sentence_vectors([p.chunk.chunk_id for p in passages])
         texts = [self.text_of(doc_id) for doc_id in dict.fromkeys(p.article.doc_id for p in passages)]
-        # "wat did tilerson say": the names spelt as the articles spell them, capitalised
-        cased = dataclasses.replace(query, question=expand_acronyms(truecase(respell(query.question, texts), texts),
-                                                                    texts),
+        cased = dataclasses.replace(query, question=as_the_articles_write(query.question, texts),
                                     text=respell(query.text, texts),
-                                    parts=tuple(expand_acronyms(respell(part, texts), texts) for part in query.parts))
+                                    parts=tuple(as_the_articles_write(part, texts) for part in query.parts))
         chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts)
         unanswered: list[str] = []
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
