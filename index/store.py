@@ -13,6 +13,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -89,7 +90,7 @@ class Store:
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
         self._client = client
-        self._by_chunk: OrderedDict[str, dict[tuple[str, int], np.ndarray]] = OrderedDict()
+        self._by_chunk: OrderedDict[str, Any] = OrderedDict()
         self._nodes: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -178,45 +179,44 @@ class Store:
         """Every chunk as a llama-index ``TextNode`` (what the BM25 index is built from)."""
         return list(self.vector_store.get_nodes(node_ids=None))
 
-    def sentence_vectors(self, chunk_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
-        """Stored sentence vectors of these chunks, keyed by (doc_id, sentence start).
-
-        A chunk's vectors are read from Chroma once and then kept (the ``SENTENCE_CACHE`` most recent
-        chunks): a chunk id hashes its article, place and text, so its vectors never change."""
+    def _read_through(self, cache: OrderedDict[str, Any], chunk_ids: list[str],
+                      read: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+        """What ``cache`` holds for these chunks, the rest ``read`` from Chroma and kept (the ``SENTENCE_CACHE``
+        most recent): a chunk id hashes its article, place and text, so what is stored under it never changes."""
         with self._lock:
-            known = {c: self._by_chunk[c] for c in chunk_ids if c in self._by_chunk}
+            known = {c: cache[c] for c in chunk_ids if c in cache}
             for c in known:
-                self._by_chunk.move_to_end(c)  # recently used: kept longest
+                cache.move_to_end(c)  # recently used: kept longest
         missing = [c for c in dict.fromkeys(chunk_ids) if c not in known]
         if missing:
+            fresh = read(missing)
+            known.update(fresh)
+            with self._lock:
+                cache.update(fresh)
+                while len(cache) > SENTENCE_CACHE:
+                    cache.popitem(last=False)
+        return known
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
+        """Stored sentence vectors of these chunks, keyed by (doc_id, sentence start); each chunk's are read
+        from Chroma once (``_read_through``)."""
+        def read(missing: list[str]) -> dict[str, Any]:
             got = self.sentences.get(where={"chunk_id": {"$in": missing}}, include=["embeddings", "metadatas"])
             fresh: dict[str, dict[tuple[str, int], np.ndarray]] = {c: {} for c in missing}
             for m, v in zip(got["metadatas"], got["embeddings"], strict=True):
                 fresh[m["chunk_id"]][(m["doc_id"], int(m["start"]))] = np.asarray(v)
-            known.update(fresh)
-            with self._lock:
-                self._by_chunk.update(fresh)
-                while len(self._by_chunk) > SENTENCE_CACHE:
-                    self._by_chunk.popitem(last=False)
+            return fresh
+
+        known = self._read_through(self._by_chunk, chunk_ids, read)
         return {key: v for c in dict.fromkeys(chunk_ids) for key, v in known[c].items()}
 
     def chunk_nodes(self, chunk_ids: list[str]) -> list[Any]:
-        """These chunks as llama-index ``TextNode``s, in the order given (those no longer stored left out).
+        """These chunks as llama-index ``TextNode``s, in the order given (those no longer stored left out); each
+        is read from Chroma once (``_read_through``)."""
+        def read(missing: list[str]) -> dict[str, Any]:
+            return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=missing)}
 
-        Read from Chroma once and then kept (the ``SENTENCE_CACHE`` most recent), as the sentence vectors are:
-        a chunk id hashes its article, place and text, so the node stored under it never changes."""
-        with self._lock:
-            known = {c: self._nodes[c] for c in chunk_ids if c in self._nodes}
-            for c in known:
-                self._nodes.move_to_end(c)
-        missing = [c for c in dict.fromkeys(chunk_ids) if c not in known]
-        if missing:
-            fresh = {n.node_id: n for n in self.vector_store.get_nodes(node_ids=missing)}
-            known.update(fresh)
-            with self._lock:
-                self._nodes.update(fresh)
-                while len(self._nodes) > SENTENCE_CACHE:
-                    self._nodes.popitem(last=False)
+        known = self._read_through(self._nodes, chunk_ids, read)
         return [known[c] for c in chunk_ids if c in known]
 
     def chunks_by_best_sentence(self, vector: np.ndarray, n_sentences: int) -> dict[str, float]:
