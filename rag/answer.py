@@ -323,7 +323,7 @@ _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|cou
 #: "Across these stories …", "in 2017 vs 2021", "two statements years apart": the answer is in more than one
 #: article, and each retrieved article's best sentence may be a part of it.
 _ACROSS = re.compile(r"\b(across|both|compared?|comparing|versus|vs\.?|each (time|case|one|story|article|report)|"
-                     r"(in|across|from|of) (these|all the|all these|both) (stories|reports|articles|pieces)|"
+                     r"(in|from|of) (these|all the|all these|both) (stories|reports|articles|pieces)|"
                      r"years (later|apart|earlier|before|after)|(two|three|both) (of )?(the |these )?"
                      r"(different |separate |[\w-]+ )?(stories|reports|articles|pieces|statements|meetings|occasions|"
                      r"times|gatherings|summits|tweets))\b", re.I)
@@ -532,11 +532,16 @@ def vocabulary_of(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z]+", text.lower()))
 
 
-def _names(texts: Sequence[str]) -> set[str]:
+def _names(texts: Sequence[str]) -> frozenset[str]:
     """The words the ``texts`` only ever capitalise: names."""
+    return _names_of(tuple(texts))
+
+
+@lru_cache(maxsize=64)
+def _names_of(texts: tuple[str, ...]) -> frozenset[str]:  # a question reads them for itself and each of its parts
     capitalised = set().union(*(words_of(t)[0] for t in texts))
     lower = set().union(*(words_of(t)[1] for t in texts))
-    return {w for w in capitalised - lower if content_terms(w)}
+    return frozenset(w for w in capitalised - lower if content_terms(w))
 
 
 def truecase(question: str, texts: Sequence[str]) -> str:
