@@ -26,6 +26,9 @@ from rag.config import Settings
 from rag.errors import NewsragError, NotFoundError
 
 _BATCH = 2000
+#: Sentences whose distances to a query differ by less than this may be the same text embedded twice
+#: (in two batches, so not always bit for bit the same vector).
+_TIE = 1e-4
 #: Chunks whose sentence vectors the store keeps in memory once read.
 SENTENCE_CACHE = 4096
 
@@ -61,6 +64,16 @@ def chunk_metadata(article: Article, chunk: Chunk, n: int) -> dict[str, Any]:
         "article_chars": len(article.text),
         "sentences": json.dumps(chunk.sentences),
     }
+
+
+def sentence_id(chunk_id: str, n: int) -> str:
+    """The stored id of a chunk's ``n``-th sentence (``sentence_chunk`` reads the chunk back from it)."""
+    return f"{chunk_id}:{n}"
+
+
+def sentence_chunk(sentence_id: str) -> str:
+    """The chunk a stored sentence id belongs to."""
+    return sentence_id.rpartition(":")[0]
 
 
 def open_client(settings: Settings) -> Any:
@@ -222,18 +235,30 @@ class Store:
     def chunks_by_best_sentence(self, vector: np.ndarray, n_sentences: int) -> dict[str, float]:
         """Chunk ids of the ``n_sentences`` sentences nearest ``vector``, each with its best sentence's
         cosine similarity, best first. A sentence repeated word for word (a headline a scraped page
-        repeats in every chunk) proposes only its first chunk, so one page cannot fill the list."""
+        repeats in every chunk) proposes only its first chunk, so one page cannot fill the list.
+
+        Only ids and distances are read: a sentence's id names its chunk, and only sentences whose
+        distances tie can repeat each other, so only their texts are read (with 1,160 articles, reading
+        every hit's text and metadata made the query ~10 ms instead of ~3)."""
         # An empty collection answers with empty lists: no count() call first (~0.5 ms a query).
-        got = self.sentences.query(query_embeddings=[vector], n_results=n_sentences,
-                                   include=["metadatas", "distances", "documents"])
+        got = self.sentences.query(query_embeddings=[vector], n_results=n_sentences, include=["distances"])
+        ids, distances = got["ids"][0], got["distances"][0]
+        tied = {ids[j] for i in range(len(ids) - 1) if distances[i + 1] - distances[i] < _TIE
+                for j in (i, i + 1)}
+        texts: dict[str, str] = {}
+        if tied:
+            read = self.sentences.get(ids=sorted(tied), include=["documents"])
+            for i, text in zip(read["ids"], read["documents"], strict=True):
+                texts[i] = " ".join((text or "").split()).lower()
         best: dict[str, float] = {}
         seen: set[str] = set()
-        for meta, distance, text in zip(got["metadatas"][0], got["distances"][0], got["documents"][0], strict=True):
-            key = " ".join((text or "").split()).lower()
+        for sentence_id, distance in zip(ids, distances, strict=True):
+            key = texts.get(sentence_id)
             if key and key in seen:
                 continue
-            seen.add(key)
-            best.setdefault(meta["chunk_id"], 1.0 - float(distance))  # cosine space, nearest first
+            if key:
+                seen.add(key)
+            best.setdefault(sentence_chunk(sentence_id), 1.0 - float(distance))  # cosine space, nearest first
         return best
 
     # -- writing ---------------------------------------------------------------------------------
@@ -259,7 +284,7 @@ class Store:
             for i in range(0, len(spans), _BATCH):
                 part = spans[i : i + _BATCH]
                 self.sentences.add(
-                    ids=[f"{c.chunk_id}:{j}" for c, j, _ in part],
+                    ids=[sentence_id(c.chunk_id, j) for c, j, _ in part],
                     embeddings=sentence_vectors[i : i + len(part)],
                     documents=[article.text[s:e] for _, _, (s, e) in part],
                     metadatas=[{"doc_id": article.doc_id, "chunk_id": c.chunk_id, "start": s, "end": e}

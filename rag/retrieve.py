@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,8 @@ def node_to_passage(node: Any, score: float, rank: int) -> Passage:
     return Passage(chunk=chunk, article=article, score=float(score), rank=rank)
 
 
-def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+@lru_cache(maxsize=4096)
+def shingles(text: str, n: int = 5) -> frozenset[tuple[str, ...]]:
     """Word n-grams of ``text``, lower-cased.
 
     >>> sorted(shingles("A b c", n=2))
@@ -100,15 +102,15 @@ def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     """
     words = re.findall(r"\w+", text.lower())
     if len(words) < n:
-        return {tuple(words)}
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+        return frozenset({tuple(words)})
+    return frozenset(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
 
 
-def collapse_near_duplicates(passages: list[Passage], threshold: float = 0.8,
+def collapse_near_duplicates(passages: Iterable[Passage], threshold: float = 0.8,
                              limit: int | None = None) -> list[Passage]:
     """Keep the best-ranked of passages whose word 5-grams overlap (Jaccard) by ``threshold`` or more;
-    stop once ``limit`` are kept."""
-    kept: list[tuple[Passage, set[tuple[str, ...]]]] = []
+    stop once ``limit`` are kept (read no further: ``passages`` may be made as they are read)."""
+    kept: list[tuple[Passage, frozenset[tuple[str, ...]]]] = []
     for passage in passages:
         if limit is not None and len(kept) == limit:
             break
@@ -171,6 +173,6 @@ class HybridRetriever:
         results = [r for r in results if r.node.node_id in alive]
         if prefer:
             results = sorted(results, key=lambda r: -((r.score or 0.0) + PREFER_BONUS * (r.node.ref_doc_id in prefer)))
-        passages = [node_to_passage(r.node, r.score or 0.0, i + 1) for i, r in enumerate(results)]
-        passages = collapse_near_duplicates(passages, limit=k)
+        passages = collapse_near_duplicates((node_to_passage(r.node, r.score or 0.0, i + 1)
+                                             for i, r in enumerate(results)), limit=k)
         return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(passages)]

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from bm25s.stopwords import STOPWORDS_EN
 
@@ -42,6 +42,8 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
+@lru_cache(maxsize=16384)
 def term_set(text: str) -> frozenset[str]:
-    """All stemmed words of ``text`` (stop words included; cheap membership tests)."""
+    """All stemmed words of ``text`` (stop words included; cheap membership tests). Cached: the answer stage
+    asks for the same retrieved sentences' words question after question (~0.8 ms an answer uncached)."""
     return frozenset(_stemmer().stemWords(_WORD.findall(text.lower())))

@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from index.store import sentence_chunk
 from index.types import Chunk
 from rag.pipeline import conversation_articles
 from rag.retrieve import collapse_near_duplicates, shingles
@@ -203,6 +204,15 @@ def test_a_sentence_a_page_repeats_in_every_chunk_proposes_only_one_chunk(pipeli
     best = pipeline.store.chunks_by_best_sentence(vector, 40)
     top = max(best.values())
     assert sum(score == pytest.approx(top, abs=1e-6) for score in best.values()) == 1
+
+
+def test_the_dense_side_names_every_chunk_of_the_sentences_it_finds(seeded):
+    """Only ids and distances are read from the sentence collection: each id must name its chunk."""
+    vector = seeded.embed_query("How did the Senate vote on the sanctions bill?")
+    best = seeded.store.chunks_by_best_sentence(vector, 200)
+    stored = seeded.store.sentences.get(include=["metadatas"])
+    assert set(best) == {m["chunk_id"] for m in stored["metadatas"]}  # the seeds have fewer than 200 sentences
+    assert all(sentence_chunk(i) == m["chunk_id"] for i, m in zip(stored["ids"], stored["metadatas"], strict=True))
 
 
 def test_a_follow_up_stays_on_the_article_the_previous_answer_cited(seeded):
