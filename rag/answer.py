@@ -55,6 +55,9 @@ MARGIN = 0.10
 FOCUS_MARGIN = 0.15
 #: How far under the bar a speaker's own words may be when the question asks what that speaker said.
 SPEAKER_SLACK = 0.03
+#: A claim the answer corrects ("… held in Vienna, is that right?") must otherwise be what the answer says: this
+#: much of its other words in the answer's best sentence.
+CLAIM_COVERAGE = 0.3
 #: Articles whose text (and word set) the extractive backend keeps in memory.
 ARTICLE_CACHE = 512
 
@@ -119,7 +122,10 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
         re.compile(r"\b(which|what) (news |media )?(agency|outlet|network|newspaper|channel|broadcaster|"
                    r"organi[sz]ation|publication|paper|wire)\b"
-                   r".*\b(quot|report|cit|carr|ran\b|publish)|\bwho (quoted|reported|cited)\b", re.I),
+                   r".*\b(quot|report|cit|carr|ran\b|publish)|\bwho (quoted|reported|cited)\b|"
+                   # "Which media quoted …", terse "outlet quoting Tillerson Bonn", "quoted by which agency"
+                   r"\b(media|press|outlet|agency|network|newspaper|broadcaster)\b.*\bquot|"
+                   r"\bquot\w*\b.*\b(media|press|outlet|agency|network|newspaper|broadcaster)\b", re.I),
         re.compile(r"\b(quoted|reported)\b|\baccording to\b"),
     ),
     "speech": (
@@ -154,9 +160,13 @@ _OFFICE = re.compile(r"\b(senators?|lawmakers?|congress(wo)?m[ae]n)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
 #: ("Where did that line come from?" asks for a source; "They met twice, right? Where?" asks for places.)
-_ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)where\b(?![^?]*\b(come|came|comes) from\b)|"
+_ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)\b)[^,.?!]{1,100},\s+)?"
+                         r"where\b(?![^?]*\b(come|came|comes) from\b)|"  # "Before the statement, where had …"
                          r"\b((which|what)|(confirm|give|name|state|tell me|list) the) ((two|three|four|both|\d+) )?"
-                         r"(city|cities|town|towns|place|places|venue|capital)\b", re.I)
+                         r"(city|cities|town|towns|place|places|venue|capital)\b|"
+                         # keywords asking for none of the rest: "Lavrov Tillerson meetings cities"
+                         r"^(?!.*\b(what|which|who|whom|whose|when|where|why|how)\b).*"
+                         r"\b(city|cities|towns?|locations?|venues?)\b", re.I)
 #: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
 _ASKS_COUNTRY = re.compile(r"\b(which|what)( other)? (countries|country|nations|states)\b", re.I)
 _ASKS_CITY = re.compile(r"\b(city|cities|town|towns|capital)\b", re.I)
@@ -324,6 +334,8 @@ _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|cou
 #: article, and each retrieved article's best sentence may be a part of it.
 _ACROSS = re.compile(r"\b(across|both|compared?|comparing|versus|vs\.?|each (time|case|one|story|article|report)|"
                      r"(in|from|of) (these|all the|all these|both) (stories|reports|articles|pieces)|"
+                     r"each of (these|the|his|her|their|both) (tweets|posts|statements|remarks)|twice|"
+                     r"(the )?first (time|one|tweet)\b.*\bsecond|"
                      r"years (later|apart|earlier|before|after)|(two|three|both) (of )?(the |these )?"
                      r"(different |separate |[\w-]+ )?(stories|reports|articles|pieces|statements|meetings|occasions|"
                      r"times|gatherings|summits|tweets))\b", re.I)
@@ -664,6 +676,41 @@ def as_the_articles_write(question: str, texts: Sequence[str]) -> str:
     return expand_acronyms(truecase(respell(question, texts), texts), texts)
 
 
+def guesses(question: str, texts: Sequence[str]) -> list[str]:
+    """The names and figures of a question that checks a claim which none of the ``texts`` gives: the asker's
+    guesses, which the answer corrects rather than looks for.
+
+    >>> guesses("the June summit was held in Vienna, 400 to 20?", ["The June summit in Geneva. It passed 419-3."])
+    ['Vienna', '400', '20']
+    """
+    terms = frozenset().union(*(article_terms(text) for text in texts))
+    names = [name for name in names_in(question) if not any(mentions(alias, terms) for alias in aliases(name))]
+    figures = [n for n in re.findall(r"\b\d[\d,.]*\b", question)
+               if not any(re.search(rf"\b{re.escape(n)}\b", text) for text in texts)]
+    return names + figures
+
+
+def runs(text: str, words: list[str]) -> list[str]:
+    """These words of ``text`` as it gives them, neighbours together.
+
+    >>> runs("was it about Steve Bannon, 400 to 20, or 90-10?", ["Steve", "Bannon", "400", "20", "90", "10"])
+    ['Steve Bannon', '400 to 20', '90-10']
+    """
+    word = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return list(dict.fromkeys(re.findall(rf"\b(?:{word})(?:(?:\s+(?:to\s+)?|-)(?:{word}))*\b", text)))
+
+
+def without(text: str, words: list[str]) -> str:
+    """``text`` without these words.
+
+    >>> without("the summit in Vienna?", ["Vienna"])
+    'the summit in?'
+    """
+    for word in words:
+        text = re.sub(rf"\s*\b{re.escape(word)}\b", "", text)
+    return text.strip()
+
+
 def mentions(name: str, terms: frozenset[str]) -> bool:
     return set(content_terms(name.replace("-", " ").replace(".", ""))) <= terms
 
@@ -932,16 +979,18 @@ _THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b|\s(w
                         r"(was|were|is|are|did|does|do|had|has|have|exactly)\b", re.I)
 
 
-def unstated_words(question: str, chosen: list[Sentence]) -> list[str]:
-    """For a yes/no question: the words of what it asks about (all but names) that no chosen sentence, nor
-    those next to them, says; a sentence that does not state it cannot answer whether it happened.
+def unstated_words(question: str, chosen: list[Sentence], claim: bool = False) -> list[str]:
+    """For a yes/no question, or a ``claim`` to check: the words of what it asks about (all but names) that no
+    chosen sentence, nor those next to them, says; a sentence that does not state it cannot answer whether
+    it happened.
 
     >>> s = Sentence(ArticleInfo("a", "a.txt", None, None, None), 0, 9, "Putin may visit New Delhi.", 1)
     >>> unstated_words("Has Putin accepted Modi's invitation to visit India?", [s])
     ['accepted', 'invitation']
     """
     question = _IN_THE_REPORT.sub("", question)  # "According to the 2021 article, has Putin …?"
-    if not YES_NO.match(question) or _THEN_ASKS.search(question):  # "Is it true …? What was the tally?"
+    claim = claim and not re.search(r"[.?!]\s+\S", question.strip())  # "I read a piece …. What phrase …?" asks on
+    if not (YES_NO.match(question) or claim) or _THEN_ASKS.search(question):  # "Is it true …? What was the tally?"
         return []
     said = around(*chosen)
     words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:] if w[0].islower() and content_terms(w)]
@@ -1003,10 +1052,10 @@ def reading_order(chosen: list[Sentence]) -> list[Sentence]:
     return sorted(chosen, key=lambda s: (order[s.article.doc_id], s.start))
 
 
-def cited_answer(query: Query, chosen: list[Sentence], passages: list[Passage]) -> Answer:
-    """Answer text with a ``[n]`` after each sentence, and the matching citations."""
+def cited_answer(query: Query, chosen: list[Sentence], passages: list[Passage], note: str = "") -> Answer:
+    """Answer text with a ``[n]`` after each sentence, and the matching citations (after ``note``, if any)."""
     citations: list[Citation] = []
-    parts = []
+    parts = [note] if note else []
     for s in chosen:
         n = len(citations) + 1
         citations.append(Citation(n, s.article, s.start, s.end, s.text))
@@ -1080,7 +1129,8 @@ class ExtractiveBackend:
                vectors: dict[tuple[str, int], np.ndarray],
                texts: Sequence[str]) -> tuple[list[Sentence], list[Sentence], str]:
         """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
-        it abstains; ``texts`` are the passages' articles (where a speaker's title is looked up)."""
+        it abstains; ``texts`` are the passages' articles (where a speaker's title is looked up). A claim to
+        check (``query.claim``) must be stated word for word, as a yes/no question must."""
         each = articles_asked(query.question)
         # "… in each of the two articles" says where to look, not what to look for
         weights = weighted_terms(dataclasses.replace(query, question=_EACH_ARTICLE.sub("", query.question)))
@@ -1118,7 +1168,7 @@ class ExtractiveBackend:
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]
-            unstated = unstated_words(query.question, chosen)
+            unstated = unstated_words(query.question, chosen, query.claim)
             if missing:
                 reason = f"nothing retrieved about this mentions {', '.join(missing)}"
             elif unstated:
@@ -1140,7 +1190,21 @@ class ExtractiveBackend:
         cased = dataclasses.replace(query, question=as_the_articles_write(query.question, texts),
                                     text=respell(query.text, texts),
                                     parts=tuple(as_the_articles_write(part, texts) for part in query.parts))
+        guessed = guesses(cased.question, texts) if query.claim else []
+        if guessed:  # "I heard it was held in Vienna - is that right?" asks where it was held: corrected, not checked
+            cased = dataclasses.replace(cased, question=without(cased.question, guessed),
+                                        text=without(cased.text, guessed), claim=False,
+                                        parts=tuple(without(part, guessed) for part in cased.parts))
         chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts)
+        if guessed and chosen:
+            guess = runs(query.question, guessed)[0]
+            # a guessed day or figure is corrected only by a sentence that gives one ("signed on a Monday?")
+            kinds = [cue for cue in ("date", "number") if any(CUES[cue][1].search(g) for g in guessed)]
+            ungiven = [k for k in kinds if not any(CUES[k][1].search(s.text) for s in chosen)]
+            if max(s.lexical for s in chosen) < CLAIM_COVERAGE:
+                chosen, reason = [], f"nothing retrieved says what the claim says, with or without {guess}"
+            elif ungiven:
+                chosen, reason = [], f"no passage about this gives a {ungiven[0]} instead of {guess}"
         unanswered: list[str] = []
         if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
             by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,
@@ -1156,7 +1220,9 @@ class ExtractiveBackend:
                 chosen, reason = reading_order(list(distinct.values())), ""
         if chosen and spans_articles(query.question):  # "… in 2017 vs 2021?": what each article says
             chosen = from_other_articles(chosen, scored, self.threshold - MARGIN)
-        answer = cited_answer(query, chosen, passages) if chosen else abstention(query, passages, reason)
+        note = f"Nothing retrieved mentions {' or '.join(runs(query.question, guessed))}; the articles say:" \
+            if guessed else ""
+        answer = cited_answer(query, chosen, passages, note) if chosen else abstention(query, passages, reason)
         answer.trace["support"] = [
             {"doc_id": s.article.doc_id, "start": s.start, "end": s.end, "support": round(s.support, 4),
              "dense": round(s.dense, 4), "lexical": round(s.lexical, 4), "focus": round(s.focus, 4), "cue": s.cue}

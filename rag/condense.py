@@ -35,6 +35,9 @@ class Query:
     #: Where the previous answer's cited sentences end, as (doc_id, offset): "How did Trump react?" asks
     #: about what comes right after them.
     follows: tuple[tuple[str, int], ...] = field(default=())
+    #: The question checks a claim ("I heard the summit was in Vienna, is that right?"): a name or figure the
+    #: articles never give is the asker's guess, which the answer corrects (``checks_claim``).
+    claim: bool = False
 
     @property
     def rewritten(self) -> bool:
@@ -61,6 +64,32 @@ _PREAMBLE = re.compile(
 )
 #: What it says after: "…, please", "… thanks".
 _CODA = re.compile(r"[\s,]+(please|thanks|thank you|thx)\s*([?.!]*)\s*$", re.IGNORECASE)
+#: "I heard …", "Someone told me …", "Is it true that …": what opens a claim the asker wants checked.
+_CLAIM_OPENING = re.compile(
+    r"^\s*((i|i've|i have) (heard|read|was told|been told|think|thought|believe|remember)|is it (true|right|correct)"
+    r"|(someone|somebody|people|everyone|a friend|my [\w-]+|they) (told me|tells me|said|says|claimed|claims|reckons?"
+    r"|insists?)|apparently|supposedly)\b( that)?[,:]?\s*",
+    re.IGNORECASE,
+)
+#: "… - is that right?", "…. correct?", "…, right? Who …": what asks whether the claim before it holds.
+_CLAIM_TAG = re.compile(r"\s*([,.;:–—-]\s*|\s)((is|was) (that|this|it) (right|true|correct|so)|am i right)\s*\?"
+                        r"|\s*[,.;:–—-]\s*(correct|right|true|or not)\s*\?", re.IGNORECASE)
+#: "Was the statement published on a Monday? Which day did it come out?", "Which agency quoted it? Was it
+#: Reuters?": a guess asked beside the question.
+_GUESS = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\?\s*"
+                    r"(what|which|who|whom|when|where|how|why)\b|"
+                    r"\?\s*(was|is|were|are|did) (it|that|this|they|he|she)\b[^?]*\?\s*$", re.IGNORECASE)
+
+
+def checks_claim(question: str) -> bool:
+    """Does ``question`` ask whether something the asker heard or guesses is so?
+
+    >>> checks_claim("I heard the summit was in Vienna - is that right?"), checks_claim("Who was right?")
+    (True, False)
+    >>> checks_claim("Which agency quoted the statement? Was it Reuters?")
+    True
+    """
+    return bool(_CLAIM_OPENING.search(question) or _CLAIM_TAG.search(question) or _GUESS.search(question))
 
 
 #: Chat spellings of the words the rules read ("wat did lavrov say abt it"), and contractions typed without
@@ -90,9 +119,12 @@ def plain(question: str) -> str:
     "what did you say about russias sanctions, what's the vote"
     >>> plain("What did the U.S. say?")
     'What did the U.S. say?'
+    >>> plain("someone told me the scandal was about Bannon. correct?"), plain("Obama, right? Who else?")
+    ('the scandal was about Bannon?', 'Obama? Who else?')
     """
     question = _CHAT_WORD.sub(lambda m: _CHAT_WORDS[m[0].lower()], question)
-    rest = _CODA.sub(r"\2", _PREAMBLE.sub("", question.strip(), count=1)).strip()
+    rest = _CLAIM_OPENING.sub("", _PREAMBLE.sub("", question.strip(), count=1), count=1)
+    rest = _CODA.sub(r"\2", _CLAIM_TAG.sub("?", rest)).strip()
     return rest if len(rest.split()) >= 2 else question.strip()
 
 
@@ -102,11 +134,12 @@ def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
     >>> condense("And what did Tillerson say there?", ["What did Lavrov say in Manila?"]).text
     'And what did Tillerson say there? (Lavrov, Manila)'
     """
+    claim = checks_claim(question)
     question = plain(question)
     history = [plain(earlier) for earlier in history]
     parts = parts_of(question)
     if not history or not is_follow_up(question):
-        return Query(text=question, question=question, parts=parts)
+        return Query(text=question, question=question, parts=parts, claim=claim)
     own = set(content_terms(question))
     carried: dict[str, str] = {}
     for earlier in reversed(list(history)[-2:]):
@@ -115,9 +148,10 @@ def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
             if terms and terms[0] not in own and terms[0] not in carried:
                 carried[terms[0]] = word
     if not carried:
-        return Query(text=question, question=question, parts=parts)
+        return Query(text=question, question=question, parts=parts, claim=claim)
     words = tuple(carried.values())
-    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words, parts=parts)
+    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words, parts=parts,
+                 claim=claim)
 
 
 _WH = r"(who|whom|what|when|where|which|why|how)"
@@ -131,7 +165,8 @@ _BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
 _EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>[^.?!]+?)\s+and\s+(?P<y>[^.?!]+?)\s+"
                    r"each\b\s*")
 #: "… in Trump's tweet and in the Ministry's statement?": one preposition, repeated before each of two things.
-_SAME_PREPOSITION = re.compile(r"\b(?P<x>(?P<prep>in|at|on|from|during|by) [^,?]+?)\s+and\s+(?P<y>(?P=prep) [^,?]+)")
+_SAME_PREPOSITION = re.compile(r"\b(?P<x>(?P<prep>in|at|on|from|during|by|for|about) [^,?]+?)\s+and\s+"
+                               r"(?P<y>(?P=prep) [^,?]+)")
 #: "… relations in 2017 compared with 2021?" (not "the statement versus the 2021 one": no one word each)
 _COMPARED = re.compile(r"\b(?P<x>[\w'-]+)\s*,?\s+(compared (with|to)|versus|vs\.?)\s+"
                        r"(?!(the|a|an|this|that|his|her|its|their)\b)(?P<y>[\w'-]+)")

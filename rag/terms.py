@@ -19,6 +19,8 @@ QUESTION_WORDS = frozenset(
     "and but so or any some all was were is are be been being have has had would could should "
     "can will may might must me us we our you your i my did not no yes anything something everything nothing "
     "anyone someone stories reports pieces across "
+    # how sure the asker is ("what was the real tally", "did he really say"), not what about
+    "real really actual actually truly indeed supposedly apparently like "
     # what kind of answer is asked for, which the answer gives ("in Manila", "on Tuesday") without the word
     "city cities town towns place places date dates day days year years".split()
 )

@@ -896,3 +896,51 @@ def test_a_courtesy_title_is_no_name_and_the_americans_are_the_united_states(see
     assert "United States" in aliases("Americans") and "Russia" in aliases("Russians")
     answer = seeded.ask("I hope you don't mind me asking: what did Mr Lavrov say he explained to Mr Tillerson?")
     assert not answer.abstained and "counter-measures" in answer.text
+
+
+@pytest.mark.parametrize(("question", "guess", "fact"), [
+    ("Someone said Putin and Biden met in Vienna in June, correct?", "Vienna", "Geneva"),
+    ("My friend claims the Senate passed the sanctions bill 90-10. Is that right?", "90-10", "98-2"),
+    ("Which agency carried the Foreign Ministry's offer to normalise the dialogue? Was it Reuters?", "Reuters", "Tass"),
+])
+def test_a_claim_to_check_is_corrected_by_what_the_articles_say(seeded, question, guess, fact):
+    assert condense(question).claim
+    answer = seeded.ask(question)
+    assert not answer.abstained and fact in answer.text
+    assert answer.text.startswith(f"Nothing retrieved mentions {guess}; the articles say:")
+    assert_verbatim(seeded, answer)
+
+
+@pytest.mark.parametrize("question", [
+    "Is it true Putin accepted Modi's invitation to visit India?",  # checked word for word: nothing says "accepted"
+    "I heard Trump signed the bill on a Monday, is that true?",  # no article gives the day he signed it
+])
+def test_a_claim_the_articles_cannot_correct_is_not_answered(seeded, question):
+    assert condense(question).claim
+    assert seeded.ask(question).abstained
+
+
+def test_only_a_claim_is_checked(seeded):
+    assert not condense("Who was right about Crimea?").claim
+    assert condense("Who was right about Crimea?").question == "Who was right about Crimea?"
+    answer = seeded.ask("I read a piece from IANS about Moscow's view of ties with America in 2021. What alarming "
+                        "phrase did it use?")
+    assert not answer.abstained and "dangerous confrontational point" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Which media quoted Tillerson after he met Lavrov in Bonn?",
+    "outlet quoting Tillerson Bonn",
+])
+def test_which_outlet_quoted_someone_is_answered_by_the_attribution(seeded, question):
+    answer = seeded.ask(question)
+    assert answer.text == "CNN quoted Tillerson as saying. [1]"
+
+
+@pytest.mark.parametrize(("question", "places"), [
+    ("Lavrov Tillerson meeting cities", ("Manila", "Bonn")),
+    ("After the sanctions bill passed, where did Lavrov meet Tillerson?", ("Manila",)),
+])
+def test_where_is_asked_in_keywords_or_after_a_leading_clause(seeded, question, places):
+    answer = seeded.ask(question)
+    assert all(place in answer.text for place in places)
