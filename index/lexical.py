@@ -28,22 +28,30 @@ class LexicalIndex:
         self._bm25: Any = None
         self._fingerprint: str | None = None
         self._checked = 0.0
+        self._version: tuple[int, ...] | None = None
 
-    def refresh(self, max_age: float = 0.0) -> None:
-        """Load the cached index when it matches the store; otherwise rebuild and persist it.
+    def refresh(self, max_age: float = 0.0) -> bool:
+        """Load the cached index when it matches the store; otherwise rebuild and persist it. True when the index
+        is known to match the store now.
 
-        With ``max_age``, a check made less than that many seconds ago is trusted (queries call this).
+        An embedded store says cheaply whether anything wrote to it (``Store.version``), so it is checked on every
+        call. A server cannot: there a check made less than ``max_age`` seconds ago is trusted (queries pass two
+        seconds), and False says so.
         """
-        now = time.monotonic()
-        if max_age and self._bm25 is not None and now - self._checked < max_age:
-            return
-        self._checked = now
+        version, now = self.store.version(), time.monotonic()
+        if self._bm25 is not None:
+            if version is not None and version == self._version:
+                return True
+            if version is None and max_age and now - self._checked < max_age:
+                return False
+        self._checked, self._version = now, version  # read before the fingerprint: a write meanwhile is seen next time
         current = self.store.fingerprint()
         if self._bm25 is not None and self._fingerprint == current:
-            return
+            return True
         self._bm25, self._fingerprint = self._load(current), current
         if self._bm25 is None and not current.endswith("-0"):
             self._bm25 = self._build()
+        return True
 
     @property
     def index(self) -> Any:

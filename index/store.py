@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -134,6 +135,22 @@ class Store:
 
     def count(self) -> int:
         return int(self.chunks.count())
+
+    def version(self) -> tuple[int, ...] | None:
+        """Changes whenever a client, in this process or another, writes to the embedded store: the modification
+        time and size of Chroma's database files (two ``stat`` calls, where ``fingerprint`` reads every chunk id).
+        ``None`` for a Chroma server or a client passed in, whose files this process cannot see."""
+        if self._client is not None or self.settings.chroma_url:
+            return None
+        out: list[int] = []
+        for name in ("chroma.sqlite3", "chroma.sqlite3-wal"):
+            try:
+                st = os.stat(self.settings.data_dir / "chroma" / name)
+            except FileNotFoundError:
+                out += [0, 0]
+            else:
+                out += [st.st_mtime_ns, st.st_size]
+        return tuple(out)
 
     def fingerprint(self) -> str:
         """Changes whenever the set of stored chunks changes (what the BM25 cache is checked against)."""

@@ -146,7 +146,7 @@ class HybridRetriever:
             self._index = VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embed_model)
         pool = max(k * _POOL, 10)
         metadata_filters = to_metadata_filters(filters or Filters())
-        self.lexical.refresh(max_age=2.0)  # another process may have changed the store
+        fresh = self.lexical.refresh(max_age=2.0)  # another process may have changed the store
         # Without filters the same retrievers serve every query until the BM25 index is rebuilt (building
         # them costs ~1 ms a query).
         key = (pool, id(self.lexical.index)) if metadata_filters is None else None
@@ -169,8 +169,9 @@ class HybridRetriever:
                 self._fusions = {key: fusion}  # only the current index's
         query_vector = self.embed_query(query)
         results = fusion.retrieve(QueryBundle(query, embedding=query_vector.tolist()))
-        alive = self.store.existing([r.node.node_id for r in results])  # BM25 may lag a delete by another process
-        results = [r for r in results if r.node.node_id in alive]
+        if not fresh:  # on a server, BM25 may lag a delete by another process
+            alive = self.store.existing([r.node.node_id for r in results])
+            results = [r for r in results if r.node.node_id in alive]
         if prefer:
             results = sorted(results, key=lambda r: -((r.score or 0.0) + PREFER_BONUS * (r.node.ref_doc_id in prefer)))
         passages = collapse_near_duplicates((node_to_passage(r.node, r.score or 0.0, i + 1)

@@ -233,6 +233,21 @@ def test_retrieval_in_a_running_pipeline_forgets_an_article_another_process_dele
     assert F001 not in {p.article.file for p in running.retriever.retrieve("Zakharova Crimea", 5)}
 
 
+def test_a_store_whose_files_it_cannot_see_checks_that_bm25_hits_still_exist(ingested, settings, embedder):
+    """With a Chroma server (or a client passed in) no file says that another process wrote: the BM25 index is
+    checked every two seconds, and meanwhile each hit is looked up in Chroma."""
+    from index.store import Store
+
+    running = Pipeline(settings, embedder=embedder, store=Store(settings, client=ingested.store.client))
+    assert running.store.version() is None and ingested.store.version() is not None
+    assert F001 in {p.article.file for p in running.retriever.retrieve("Zakharova Crimea", 5)}
+
+    Pipeline(settings, embedder=embedder).delete("001")
+
+    assert not running.lexical.refresh(max_age=2.0)  # trusted: checked a moment ago
+    assert F001 not in {p.article.file for p in running.retriever.retrieve("Zakharova Crimea", 5)}
+
+
 def test_the_stored_article_text_is_the_cleaned_file_text(ingested):
     for stored in ingested.articles():
         assert ingested.store.article(stored.doc_id).text == clean((SEEDS / stored.file).read_text(encoding="utf-8"))
@@ -256,8 +271,8 @@ def test_retrieval_in_a_running_pipeline_finds_an_article_another_process_added(
     extra = tmp_path / "zoo.txt"
     extra.write_text("Lavrov said in Manila that the quokka was not discussed.", encoding="utf-8")
     assert Pipeline(settings, embedder=embedder).ingest([extra]).ok
-    running.lexical.refresh()  # what a query does once its last check is two seconds old
 
+    # at once: the query sees that the database file changed and brings its BM25 index up to date
     assert "zoo.txt" in {p.article.file for p in running.retriever.retrieve("quokka Manila", 5)}
 
 
