@@ -49,6 +49,9 @@ UNSEEN_SHARE = 0.5
 PREFIX_CHARS = 5
 #: The answer's first sentence is the best one that has the expected cue, among those this close to the top.
 PRIMARY_MARGIN = 0.15
+#: A sentence that gives the date a question asks for must say this share of what the sentence saying most of the
+#: question says (its ``lexical`` score): a date next to other words is another event's.
+DATED_SHARE = 0.3
 #: Further sentences must be this close to the first one, from an article as much on topic.
 MAX_SENTENCES = 3
 MARGIN = 0.10
@@ -76,7 +79,8 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"(^|[.!?]\s+)(when|since when|until when)\b(?![^?]*[,.\s](what|which|who|whom|how|why|where)\b)|"
                    r"\b(what|which) ((exact|precise|specific|actual) )?(date|day|year|month|time)\b|"
                    r"\b(exact|precise|specific) (date|day)\b|"
-                   r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b", re.I),
+                   r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b|"  # and keywords: "signing date"
+                   r"^(?!.*\b(what|which|who|whom|whose|when|where|why|how)\b).*\b(date|day)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
                    r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b|"
                    r"\bwithin (minutes|hours|days|weeks|months)\b|\b(minutes|hours|days|weeks|months) (later|after)\b",
@@ -84,12 +88,13 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "day": (  # "On what date did Trump sign it?": a day ("on Wednesday", "July 22"), not "a few days back"
         re.compile(r"\b(what|which) ((exact|precise|specific|actual) )?(date|day)\b|\bwhat is the date\b|"
-                   r"\b(exact|precise|specific) (date|day)\b", re.I),
+                   r"\b(exact|precise|specific) (date|day)\b|"
+                   r"^(?!.*\b(what|which|who|whom|whose|when|where|why|how)\b).*\b(date|day)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS})\b|\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b|"
                    r"\b(yesterday|today|tomorrow)\b", re.I),
     ),
     "duration": (  # "How long did the meeting last?" wants a length of time, which "a lengthy meeting" is not
-        re.compile(r"^\s*how long\b(?!\s+(ago|after|before|since)\b)|\bfor how long\b", re.I),
+        re.compile(r"^\s*how long\b(?!\s+(ago|after|before|since)\b)|\bfor how long\b|\bduration\b", re.I),
         re.compile(r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)\s+"
                    r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b|\bhalf an hour\b", re.I),
     ),
@@ -113,9 +118,13 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"\b(reason|cause)s? (for|of|behind)\b", re.I),
         re.compile(r"\b(because|due to|driven by|caused by|owing to|as a result of|the reason|in response to)\b", re.I),
     ),
+    "blame": (  # "Who did the statement blame?": "due to Washington's actions", "You can thank Congress"
+        re.compile(r"\b(who|whom|what)\b[^?.]*\b(blam\w*|point\w* the finger|at fault)\b", re.I),
+        re.compile(r"\b(due to|because of|blam\w*|thank|fault|responsible|caused by)\b", re.I),
+    ),
     "quote": (  # "What were his exact words?": a quotation, not a report of what was said
         re.compile(r"\b(exact|precise|actual) (words?|wording|quote|phrase|phrasing)\b|\bword for word\b|\bverbatim\b|"
-                   r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b|\bown words\b|"
+                   r"\bwhat exactly did\b|\bwhat (phrase|expression|term|words) did\b|\bown words\b|\bwording\b|"
                    r"\b(his|her|their) (exact )?words\s*\?", re.I),
         re.compile(r"[\"“][^\"“”]{20,}[\"”]"),
     ),
@@ -130,7 +139,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "speech": (
         re.compile(r"\b(say|said|says|tell|told|describe|described|call|called|react|respond|comment|tweet|tweeted|"
-                   r"quote|claim|warn|(?-i:stated?))\b|\bpost(ed)? on (Twitter|X|Facebook|social media)\b|"
+                   r"quote|claim|warn|(?-i:stated?))\b|\b(post(ed)?|wr[io]tet?) on (Twitter|X|Facebook|social media)\b|"
                    r"\bhow did \w+ put it\b",
                    re.I),  # "State" is no verb
         re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added|according to)\b", re.I),
@@ -871,7 +880,7 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
 def select(scored: list[Sentence], threshold: float, weights: dict[str, float] | None = None,
            idf: dict[str, float] | None = None, one_value: bool = False,
            topic: frozenset[str] = frozenset(), several: bool = False,
-           names: frozenset[str] = frozenset()) -> list[Sentence]:
+           names: frozenset[str] = frozenset(), dated: bool = False) -> list[Sentence]:
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
@@ -882,7 +891,8 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     already cited is not cited, unless it states the ``topic`` a "what did … say about …" question
     asks for (each such statement is one more thing said about it). For ``several`` values ("in which
     cities?"), another article's sentence with one is an answer when it clears the bar, or comes within
-    ``MARGIN`` of it and names all the question names (``names``, stemmed). A question that asks for
+    ``MARGIN`` of it and names all the question names (``names``, stemmed). For a ``dated`` question the
+    sentence with the date must say ``DATED_SHARE`` of what the best-covering one says. A question that asks for
     ``one_value`` (a date, count or place, not several parts) keeps only what the article most about
     it says: another story's date is about another event. Returned in reading order: articles by
     their first chosen sentence, sentences by position.
@@ -890,6 +900,9 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     if not scored or scored[0].support < threshold:
         return []
     pool = [s for s in scored if s.support >= max(threshold, scored[0].support - PRIMARY_MARGIN)]
+    if dated:  # "When did Trump sign it?": the date of the vote before it, in a sentence about the vote, is not it
+        top_lexical = max(s.lexical for s in pool)
+        pool = [s for s in pool if not s.required or s.lexical >= DATED_SHARE * top_lexical or s is scored[0]]
     best = max(pool, key=lambda s: (s.required, s.cue, s.follows_previous, s.support))
     chosen = [best]
     said = around(best)  # what the chosen sentences, and those next to them, say
@@ -1163,8 +1176,9 @@ class ExtractiveBackend:
         # the speaker's own words on the topic are few, and each is likelier an answer than any passage about it
         threshold = self.threshold - SPEAKER_SLACK if speaker else self.threshold
         named = frozenset(t for name in names_in(query.question) for t in content_terms(name))
+        dated = any(w.cue in ("date", "day") for w in cues)
         chosen = chosen or (select(scored, threshold, weights, idf, one_value, topic_of(query.question), several,
-                                   named) if not each else [])
+                                   named, dated) if not each else [])
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]

@@ -944,3 +944,32 @@ def test_which_outlet_quoted_someone_is_answered_by_the_attribution(seeded, ques
 def test_where_is_asked_in_keywords_or_after_a_leading_clause(seeded, question, places):
     answer = seeded.ask(question)
     assert all(place in answer.text for place in places)
+
+
+@pytest.mark.parametrize("question", [
+    "What day did Trump sign the sanctions act?",  # the Thursday in the article is the day Congress passed it
+    "sanctions law signing date",
+    "Lavrov Tillerson Manila meeting duration",  # "a lengthy meeting" is no length of time
+])
+def test_a_date_or_length_the_articles_do_not_give_is_not_taken_from_another_event(seeded, question):
+    assert seeded.ask(question).abstained
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("When did the House pass the sanctions bill?", "Tuesday"),
+    ("When was the Russian Foreign Ministry's statement published?", "Wednesday"),
+])
+def test_a_date_in_a_sentence_about_the_event_is_its_date(seeded, question, expected):
+    answer = seeded.ask(question)
+    assert not answer.abstained and expected in answer.text
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Who did the Russian statement blame for the worsening ties?", "due to Washington's actions"),
+    ("Who did Trump say was to blame for the low in relations?", "You can thank Congress"),
+])
+def test_whom_someone_blames_is_the_cause_they_give(seeded, question, expected):
+    answer = seeded.ask(question)
+    assert expected in answer.citations[0].quote
+    assert [w.cue for w in wanted("In his tweet blaming Congress, what exact words did Trump use?")] == ["quote",
+                                                                                                     "speech"]
