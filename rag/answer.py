@@ -73,6 +73,9 @@ class AnswerBackend(Protocol):
 
 _WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+#: A question in keywords, with no question word ("CAATSA signing date", "Lavrov Tillerson meeting cities"), up
+#: to the keyword that says what it asks for.
+_KEYWORDS_ONLY = r"^(?!.*\b(what|which|who|whom|whose|when|where|why|how)\b).*"
 #: What a question asks for (by its wording) → how a sentence that gives it looks.
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
@@ -80,7 +83,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"\b(what|which) ((exact|precise|specific|actual) )?(date|day|year|month|time)\b|"
                    r"\b(exact|precise|specific) (date|day)\b|"
                    r"\bwhat is the date\b|^\s*how (soon|quickly|long after)\b|"  # and keywords: "signing date"
-                   r"^(?!.*\b(what|which|who|whom|whose|when|where|why|how)\b).*\b(date|day)\b", re.I),
+                   + _KEYWORDS_ONLY + r"\b(date|day)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS}|{_MONTHS})\b|\b(1[89]|20)\d\d\b|\b(last|next|this) (year|month|week)\b|"
                    r"\b(yesterday|today|tomorrow|days? (back|ago))\b|\b\d{1,2}:\d\d\b|"
                    r"\bwithin (minutes|hours|days|weeks|months)\b|\b(minutes|hours|days|weeks|months) (later|after)\b",
@@ -89,7 +92,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "day": (  # "On what date did Trump sign it?": a day ("on Wednesday", "July 22"), not "a few days back"
         re.compile(r"\b(what|which) ((exact|precise|specific|actual) )?(date|day)\b|\bwhat is the date\b|"
                    r"\b(exact|precise|specific) (date|day)\b|"
-                   r"^(?!.*\b(what|which|who|whom|whose|when|where|why|how)\b).*\b(date|day)\b", re.I),
+                   + _KEYWORDS_ONLY + r"\b(date|day)\b", re.I),
         re.compile(rf"\b({_WEEKDAYS})\b|\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b|"
                    r"\b(yesterday|today|tomorrow)\b", re.I),
     ),
@@ -174,8 +177,7 @@ _ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)
                          r"\b((which|what)|(confirm|give|name|state|tell me|list) the) ((two|three|four|both|\d+) )?"
                          r"(city|cities|town|towns|place|places|venue|capital)\b|"
                          # keywords asking for none of the rest: "Lavrov Tillerson meetings cities"
-                         r"^(?!.*\b(what|which|who|whom|whose|when|where|why|how)\b).*"
-                         r"\b(city|cities|towns?|locations?|venues?)\b", re.I)
+                         + _KEYWORDS_ONLY + r"\b(city|cities|towns?|locations?|venues?)\b", re.I)
 #: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
 _ASKS_COUNTRY = re.compile(r"\b(which|what)( other)? (countries|country|nations|states)\b", re.I)
 _ASKS_CITY = re.compile(r"\b(city|cities|town|towns|capital)\b", re.I)
