@@ -116,13 +116,13 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(if|unless|provided|as long as|once|when they|when it|on condition)\b", re.I),
     ),
     "cause": (  # "What is behind the pressure?", "To what did it attribute it?": "driven by", "due to"
-        re.compile(r"^\s*why\b|\bwhat (is|was|are|were) ((mostly|mainly|largely|supposedly|really) )?"
+        re.compile(r"^\s*why\b|\b(what|who)\b[^?]*\b(is|was|are|were) ((mostly|mainly|largely|supposedly|really) )?"
                    r"(behind|driving)\b|\bwhat (drove|drives|caused|causes)\b|\battribut\w*\b|"
                    r"\b(reason|cause)s? (for|of|behind)\b", re.I),
         re.compile(r"\b(because|due to|driven by|caused by|owing to|as a result of|the reason|in response to)\b", re.I),
     ),
     "blame": (  # "Who did the statement blame?": "due to Washington's actions", "You can thank Congress"
-        re.compile(r"\b(who|whom|what)\b[^?.]*\b(blam\w*|point\w* the finger|at fault)\b", re.I),
+        re.compile(r"\b(who|whom|what)\b[^?.]*\b(blam\w*|point\w* (the )?fingers?|at fault)\b", re.I),
         re.compile(r"\b(due to|because of|blam\w*|thank|fault|responsible|caused by)\b", re.I),
     ),
     "quote": (  # "What were his exact words?": a quotation, not a report of what was said
@@ -172,7 +172,7 @@ _OFFICE = re.compile(r"\b(senators?|lawmakers?|congress(wo)?m[ae]n)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
 #: ("Where did that line come from?" asks for a source; "They met twice, right? Where?" asks for places.)
-_ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)\b)[^,.?!]{1,100},\s+)?"
+_ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)\b)[^,.?!]{1,160}(,|\s[-–—])\s+)?"
                          r"where\b(?![^?]*\b(come|came|comes) from\b)|"  # "Before the statement, where had …"
                          r"\b((which|what)|(confirm|give|name|state|tell me|list) the) ((two|three|four|both|\d+) )?"
                          r"(city|cities|town|towns|place|places|venue|capital)\b|"
@@ -723,7 +723,7 @@ def without(text: str, words: list[str]) -> str:
 
 
 def mentions(name: str, terms: frozenset[str]) -> bool:
-    return set(content_terms(name.replace("-", " ").replace(".", ""))) <= terms
+    return all(matches(t, terms) for t in content_terms(name.replace("-", " ").replace(".", "")))
 
 
 def article_terms(text: str) -> frozenset[str]:
@@ -990,7 +990,7 @@ YES_NO = re.compile(r"^\s*(has|have|had|did|does|do|is|are|was|were|can|could|wi
 
 #: A question that goes on to ask something else: "Is it true the vote was unanimous? What was the tally?", or
 #: said without the question mark: "did he really call it a war what was the phrase".
-_THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b|\s(what|which|who|when|where|how) "
+_THEN_ASKS = re.compile(r"[?.,]\s+(what|which|who|whom|when|where|how|why)\b|\s(what|which|who|when|where|how) "
                         r"(was|were|is|are|did|does|do|had|has|have|exactly)\b", re.I)
 
 

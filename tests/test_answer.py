@@ -15,11 +15,13 @@ from rag.answer import (
     W_FOCUS,
     Sentence,
     aliases,
+    article_terms,
     articles_asked,
     attributed,
     coverage,
     expected_cues,
     matches,
+    mentions,
     names_in,
     one_per_article,
     people_in,
@@ -973,3 +975,24 @@ def test_whom_someone_blames_is_the_cause_they_give(seeded, question, expected):
     assert expected in answer.citations[0].quote
     assert [w.cue for w in wanted("In his tweet blaming Congress, what exact words did Trump use?")] == ["quote",
                                                                                                      "speech"]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What did Moscow's ministry say is behind the pressure from Washington?", "driven by ideological factors"),
+    ("Who do the Russians say is behind the worsening ties?", "due to Washington's actions"),
+])
+def test_what_someone_says_is_behind_it_is_a_cause(seeded, question, expected):
+    assert expected in seeded.ask(question).citations[0].quote
+
+
+def test_a_name_the_articles_give_in_another_form_is_mentioned(seeded):
+    """"FM" is spelt out "Foreign Minister"; the article has the "Foreign Ministry spokeswoman", so no sentence
+    about a minister need join the answer to cover the name."""
+    assert mentions("Minister", article_terms("Russia's Foreign Ministry spokeswoman Maria Zakharova"))
+    answer = seeded.ask("Which Russian FM spokeswoman spoke on Crimea?")
+    assert len(answer.citations) == 1 and "Zakharova" in answer.citations[0].quote
+
+
+def test_where_is_asked_after_a_dash(seeded):
+    answer = seeded.ask("The two diplomats met twice in these reports - where were the meetings?")
+    assert "Manila" in answer.text and "Bonn" in answer.text
