@@ -990,7 +990,7 @@ YES_NO = re.compile(r"^\s*(has|have|had|did|does|do|is|are|was|were|can|could|wi
 
 #: A question that goes on to ask something else: "Is it true the vote was unanimous? What was the tally?", or
 #: said without the question mark: "did he really call it a war what was the phrase".
-_THEN_ASKS = re.compile(r"[?.,]\s+(what|which|who|whom|when|where|how|why)\b|\s(what|which|who|when|where|how) "
+_THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b|\s(what|which|who|when|where|how) "
                         r"(was|were|is|are|did|does|do|had|has|have|exactly)\b", re.I)
 
 
