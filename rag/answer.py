@@ -707,6 +707,8 @@ def runs(text: str, words: list[str]) -> list[str]:
     >>> runs("was it about Steve Bannon, 400 to 20, or 90-10?", ["Steve", "Bannon", "400", "20", "90", "10"])
     ['Steve Bannon', '400 to 20', '90-10']
     """
+    if not words:
+        return []
     word = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
     return list(dict.fromkeys(re.findall(rf"\b(?:{word})(?:(?:\s+(?:to\s+)?|-)(?:{word}))*\b", text)))
 
@@ -1207,13 +1209,14 @@ class ExtractiveBackend:
                                     text=respell(query.text, texts),
                                     parts=tuple(as_the_articles_write(part, texts) for part in query.parts))
         guessed = guesses(cased.question, texts) if query.claim else []
+        shown = runs(cased.question, guessed)  # as the question gives them: "Steve Bannon", "90-10"
         if guessed:  # "I heard it was held in Vienna - is that right?" asks where it was held: corrected, not checked
             cased = dataclasses.replace(cased, question=without(cased.question, guessed),
                                         text=without(cased.text, guessed), claim=False,
                                         parts=tuple(without(part, guessed) for part in cased.parts))
         chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts)
         if guessed and chosen:
-            guess = runs(query.question, guessed)[0]
+            guess = shown[0]
             # a guessed day or figure is corrected only by a sentence that gives one ("signed on a Monday?")
             kinds = [cue for cue in ("date", "number") if any(CUES[cue][1].search(g) for g in guessed)]
             ungiven = [k for k in kinds if not any(CUES[k][1].search(s.text) for s in chosen)]
@@ -1236,8 +1239,7 @@ class ExtractiveBackend:
                 chosen, reason = reading_order(list(distinct.values())), ""
         if chosen and spans_articles(query.question):  # "… in 2017 vs 2021?": what each article says
             chosen = from_other_articles(chosen, scored, self.threshold - MARGIN)
-        note = f"Nothing retrieved mentions {' or '.join(runs(query.question, guessed))}; the articles say:" \
-            if guessed else ""
+        note = f"Nothing retrieved mentions {' or '.join(shown)}; the articles say:" if guessed else ""
         answer = cited_answer(query, chosen, passages, note) if chosen else abstention(query, passages, reason)
         answer.trace["support"] = [
             {"doc_id": s.article.doc_id, "start": s.start, "end": s.end, "support": round(s.support, 4),

@@ -913,6 +913,12 @@ def test_a_claim_to_check_is_corrected_by_what_the_articles_say(seeded, question
     assert_verbatim(seeded, answer)
 
 
+def test_a_guess_the_question_spells_as_an_acronym_is_named_as_spelt_out(seeded):
+    """"UN" is read as "United Nations", which no article names: the note names the guess as the rules read it."""
+    answer = seeded.ask("I heard the UN condemned the sanctions bill, is that right?")
+    assert answer.abstained or answer.text.startswith("Nothing retrieved mentions Nations;")
+
+
 @pytest.mark.parametrize("question", [
     "Is it true Putin accepted Modi's invitation to visit India?",  # checked word for word: nothing says "accepted"
     "I heard Trump signed the bill on a Monday, is that true?",  # no article gives the day he signed it
