@@ -180,6 +180,14 @@ _ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)
                          + _KEYWORDS_ONLY + r"\b(city|cities|towns?|locations?|venues?)\b", re.I)
 #: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
 _ASKS_COUNTRY = re.compile(r"\b(which|what)( other)? (countries|country|nations|states)\b", re.I)
+#: "Which countries were hit?", "Besides Russia, who else got sanctions?", "countries hit by the bill": several
+#: states, which a sentence listing them gives ("on Russia, Iran and North Korea"), not one that names a state
+#: in passing ("targets Russia's oil industry … in Ukraine"). "The two countries" refers back and asks nothing.
+_ASKS_COUNTRIES = re.compile(r"\b((which|what)( other)?|other|three|several) (countries|nations|jurisdictions)\b|"
+                             + _KEYWORDS_ONLY + r"\b(countries|nations)\b|"
+                             r"\b(besides|apart from|other than|aside from)\s+(the\s+)?"
+                             r"(?=(russia|moscow|united states|america|washington|iran|north korea|china|ukraine)\b)",
+                             re.I)
 _ASKS_CITY = re.compile(r"\b(city|cities|town|towns|capital)\b", re.I)
 _PLACE = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_MONTHS}|{_WEEKDAYS})\b)([A-Z][a-z]+)")
 
@@ -193,7 +201,8 @@ class Wanted:
     given: frozenset[str] = frozenset()
     #: For the "person" cue: the surnames of the people the retrieved articles name (see ``people_in``), and
     #: the role the question asks about ("senat" for "which senators"), which the sentence must say too; for
-    #: the "place" cue, "city" when a city is asked for, which a country is not.
+    #: the "place" cue, "city" when a city is asked for, which a country is not; for the "country" cue, "list"
+    #: when several states are asked for.
     people: frozenset[str] = frozenset()
     role: str = ""
 
@@ -204,6 +213,9 @@ class Wanted:
             return (any(name.split()[-1] in self.people for name in new_names(text, self.given))
                     and (not self.role or matches(self.role, term_set(text))))
         if self.cue == "country":  # "Which countries were hit?": a state the question does not name
+            if self.role == "list":
+                return any(not set(content_terms(state)) <= self.given
+                           for run in _STATE_LIST.finditer(text) for state in _STATE_NAME.findall(run[0]))
             return any(not set(content_terms(state)) <= self.given for state in _STATE_NAME.findall(text))
         if self.cue == "place":  # "Which city?" is not answered by "in the Ukraine"
             return any(not set(content_terms(place)) & self.given and not (self.role == "city" and place in _COUNTRY)
@@ -302,7 +314,9 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     out = [Wanted(name, given) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question):
         out.append(Wanted("name", given))
-    if _ASKS_COUNTRY.search(question):
+    if _ASKS_COUNTRIES.search(question):
+        out.append(Wanted("country", given, role="list"))
+    elif _ASKS_COUNTRY.search(question):
         out.append(Wanted("country", given))
     if place := _ASKS_PLACE.search(question):
         out.append(Wanted("place", given, role="city" if _ASKS_CITY.search(place[0]) else ""))
@@ -439,6 +453,9 @@ _STATES = {
 _COUNTRY = frozenset(name.split()[0] for name in _STATES)
 #: Those states by name ("North Korea"), as a country answer gives them.
 _STATE_NAME = re.compile(r"\b(" + "|".join(sorted(_STATES, key=len, reverse=True)) + r")\b")
+#: Two or more of them in a list: "Russia, Iran and North Korea".
+_STATE_LIST = re.compile(rf"{_STATE_NAME.pattern}(?:,\s+{_STATE_NAME.pattern})*,?\s+(?:and|or|as well as)\s+"
+                         rf"{_STATE_NAME.pattern}")
 #: Every word of those states' names: no surname ("Russia", "Washington", "White", "House").
 _STATE_WORDS = frozenset(w for name, others in _STATES.items() for n in (name, *others) for w in n.split())
 
@@ -884,7 +901,7 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
 def select(scored: list[Sentence], threshold: float, weights: dict[str, float] | None = None,
            idf: dict[str, float] | None = None, one_value: bool = False,
            topic: frozenset[str] = frozenset(), several: bool = False,
-           names: frozenset[str] = frozenset(), dated: bool = False) -> list[Sentence]:
+           names: frozenset[str] = frozenset(), dated: bool = False, quote: bool = False) -> list[Sentence]:
     """The sentences that answer, or none (abstain).
 
     The first is the best-supported sentence that has the kind of answer the question asks for
@@ -896,7 +913,8 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     asks for (each such statement is one more thing said about it). For ``several`` values ("in which
     cities?"), another article's sentence with one is an answer when it clears the bar, or comes within
     ``MARGIN`` of it and names all the question names (``names``, stemmed). For a ``dated`` question the
-    sentence with the date must say ``DATED_SHARE`` of what the best-covering one says. A question that asks for
+    sentence with the date must say ``DATED_SHARE`` of what the best-covering one says. Of several quotes
+    (``quote``), the one whose quoted words say the most of the question's ``names``. A question that asks for
     ``one_value`` (a date, count or place, not several parts) keeps only what the article most about
     it says: another story's date is about another event. Returned in reading order: articles by
     their first chosen sentence, sentences by position.
@@ -907,7 +925,8 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
     if dated:  # "When did Trump sign it?": the date of the vote before it, in a sentence about the vote, is not it
         top_lexical = max(s.lexical for s in pool)
         pool = [s for s in pool if not s.required or s.lexical >= DATED_SHARE * top_lexical or s is scored[0]]
-    best = max(pool, key=lambda s: (s.required, s.cue, s.follows_previous, s.support))
+    best = max(pool, key=lambda s: (s.required, s.cue, s.follows_previous, names_quoted(s.text, names) if quote else 0,
+                                    s.support))
     chosen = [best]
     said = around(best)  # what the chosen sentences, and those next to them, say
     for s in scored:
@@ -934,18 +953,20 @@ def select(scored: list[Sentence], threshold: float, weights: dict[str, float] |
         most = max(c.focus for c in chosen)
         chosen = [c for c in chosen if c.focus >= most - FOCUS_MARGIN]
     if weights and idf:
-        chosen = without_redundant(chosen, weights, idf, topic)
+        chosen = without_redundant(chosen, weights, idf, topic, keep=best if quote else None)
     return reading_order(chosen)
 
 
 def without_redundant(chosen: list[Sentence], weights: dict[str, float], idf: dict[str, float],
-                      topic: frozenset[str] = frozenset()) -> list[Sentence]:
+                      topic: frozenset[str] = frozenset(), keep: Sentence | None = None) -> list[Sentence]:
     """Drop a chosen sentence that another from the same article makes redundant: the others, with the
     sentences next to them, say every question word it says and have the cue it has. ("It passed the House
     on Tuesday 419-3." follows the Senate's 98-2 in the article, so the Senate sentence need not be cited
     for the House vote.)"""
     kept = list(chosen)
     for s in chosen:
+        if s is keep:
+            continue
         rest = [c for c in kept if c is not s]
         if not any(c.article.doc_id == s.article.doc_id for c in rest) or max(c.cue for c in rest) < s.cue:
             continue
@@ -984,6 +1005,21 @@ def states_topic(s: Sentence, topic: frozenset[str]) -> bool:
 def around(*sentences: Sentence) -> frozenset[str]:
     """The words of the sentences, of the sentence before each and, for a quote, of the attribution after it."""
     return frozenset().union(*(term_set(s.before) | term_set(s.text) | term_set(s.attribution) for s in sentences))
+
+
+#: The words inside quotation marks.
+_QUOTED = re.compile(r"[\"“]([^\"“”]+)[\"”]")
+
+
+def names_quoted(text: str, names: frozenset[str]) -> int:
+    """How many of the question's names (stemmed) the quoted words of ``text`` say: "Trump's exact words on
+    Crimea" are the quote that says "Crimea", not another quote of the same tweet.
+
+    >>> names_quoted('Trump tweeted: "Was Obama too soft?"', frozenset({"obama", "crimea", "trump"}))
+    1
+    """
+    quoted = term_set(" ".join(_QUOTED.findall(text)))
+    return sum(matches(t, quoted) for t in names)
 
 
 #: A question that asks whether something is so ("Has Putin accepted …?", "Was the report reviewed …?").
@@ -1181,8 +1217,9 @@ class ExtractiveBackend:
         threshold = self.threshold - SPEAKER_SLACK if speaker else self.threshold
         named = frozenset(t for name in names_in(query.question) for t in content_terms(name))
         dated = any(w.cue in ("date", "day") for w in cues)
+        quote = any(w.cue == "quote" for w in cues)
         chosen = chosen or (select(scored, threshold, weights, idf, one_value, topic_of(query.question), several,
-                                   named, dated) if not each else [])
+                                   named, dated, quote) if not each else [])
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]

@@ -542,6 +542,16 @@ def test_exact_words_are_answered_by_the_quotation_not_a_report_of_it(seeded):
     assert "Crimea was TAKEN by Russia" in answer.text
 
 
+@pytest.mark.parametrize("question", [
+    "Read me Trump's tweet having a go at Obama over Crimea, exact words please.",
+    "whats the exact wording of trumps crimea tweet where he dunks on obama",
+])
+def test_of_several_quotes_the_one_whose_words_name_what_the_question_names_is_cited(seeded, question):
+    # "Was Obama too soft on Russia?" is quoted twice; only the whole tweet says "Crimea"
+    answer = seeded.ask(question)
+    assert any("Crimea was TAKEN by Russia" in c.quote for c in answer.citations)
+
+
 def test_a_lead_before_two_questions_belongs_to_both_parts(seeded):
     answer = seeded.ask("On Ukraine, what conduct does the US sanctions bill seek to punish Russia for, and which "
                         "agreements did Tillerson say Russia was expected to honour?")
@@ -870,6 +880,24 @@ def test_which_countries_prefers_the_sentence_that_names_states(seeded):
     assert "Iran" in answer.text and "North Korea" in answer.text
     (country,) = [w for w in wanted("Which other countries besides Russia?") if w.cue == "country"]
     assert not country.given_by("New sanctions on Russia.") and country.given_by("Sanctions on Russia and Iran.")
+
+
+@pytest.mark.parametrize("question", [
+    "Which countries get hit by the sanctions bill Congress sent to Trump?",
+    "That American sanctions law - which countries apart from Russia did it go after?",
+    "so who else besides russia got slapped w sanctions in that congress bill",
+])
+def test_several_countries_are_answered_by_the_sentence_that_lists_them(seeded, question):
+    answer = seeded.ask(question)
+    assert "Iran" in answer.text and "North Korea" in answer.text
+    (country,) = [w for w in wanted(question) if w.cue == "country"]
+    # a state named in passing is not the list asked for
+    assert not country.given_by("The bill targets Russia's oil industry and its aggression in Ukraine.")
+    assert country.given_by("New sanctions on Russia, Iran and North Korea.")
+
+
+def test_the_two_countries_refers_back_and_asks_for_no_country():
+    assert "country" not in expected_cues("And where the two countries don't agree, what did he say the US would do?")
 
 
 @pytest.mark.parametrize("question", [
