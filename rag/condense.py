@@ -156,8 +156,9 @@ def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
 
 _WH = r"(who|whom|what|when|where|which|why|how)"
 #: "Who was at Geneva, and who signed the bill?": two questions joined by "and" (or "vs": "how did Trump put it
-#: in 2017 vs how Moscow's ministry put it in 2021?").
-_TWO_QUESTIONS = re.compile(rf"^(?P<lead>[^,?]{{1,40}},\s+)?(?P<a>{_WH}\b.+?),?\s+"
+#: in 2017 vs how Moscow's ministry put it in 2021?"), after a lead that both share: a short one set off by a comma
+#: ("On Ukraine, …"), or a longer one by a dash or a colon ("Ukraine comes up in both stories - what …").
+_TWO_QUESTIONS = re.compile(rf"^(?P<lead>[^,?]{{1,40}},\s+|[^?]{{1,200}}?(\s[-–—]|[:;])\s+)?(?P<a>{_WH}\b.+?),?\s+"
                             rf"(and|vs\.?|versus|compared (with|to))\s+(?P<b>{_WH}\b.+)$", re.I)
 #: "… in both the sanctions bill and Tillerson's remarks?", "… met Tillerson both at ASEAN and at the G20?"
 _BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
@@ -184,6 +185,8 @@ def parts_of(question: str) -> tuple[str, ...]:
     ("How low were ties in Trump's tweet?", "How low were ties in the Ministry's statement?")
     >>> parts_of("On Ukraine, what does the bill punish, and which agreements did Tillerson cite?")
     ('On Ukraine, what does the bill punish?', 'On Ukraine, which agreements did Tillerson cite?')
+    >>> parts_of("In both stories - what does the bill punish, and which agreements did Tillerson cite?")
+    ('In both stories - what does the bill punish?', 'In both stories - which agreements did Tillerson cite?')
     >>> parts_of("how did Trump sum up ties in 2017 vs how Moscow put it in 2021?")
     ('how did Trump sum up ties in 2017?', 'How Moscow put it in 2021?')
     >>> parts_of("How did the Senate vote on the sanctions bill?")

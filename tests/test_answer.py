@@ -552,9 +552,14 @@ def test_of_several_quotes_the_one_whose_words_name_what_the_question_names_is_c
     assert any("Crimea was TAKEN by Russia" in c.quote for c in answer.citations)
 
 
-def test_a_lead_before_two_questions_belongs_to_both_parts(seeded):
-    answer = seeded.ask("On Ukraine, what conduct does the US sanctions bill seek to punish Russia for, and which "
-                        "agreements did Tillerson say Russia was expected to honour?")
+@pytest.mark.parametrize("question", [
+    "On Ukraine, what conduct does the US sanctions bill seek to punish Russia for, and which agreements did "
+    "Tillerson say Russia was expected to honour?",
+    "Ukraine comes up both in the sanctions story and in what the secretary of state said in Germany - what was "
+    "Russia being punished for, and which agreement was it told to honour?",
+])
+def test_a_lead_before_two_questions_belongs_to_both_parts(seeded, question):
+    answer = seeded.ask(question)
     assert "military aggression in Ukraine" in answer.text and "Minsk Agreements" in answer.text
     assert sorted({c.article.file for c in answer.citations}) == [F000, F001]
 
