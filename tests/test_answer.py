@@ -1035,3 +1035,13 @@ def test_a_name_the_articles_give_in_another_form_is_mentioned(seeded):
 def test_where_is_asked_after_a_dash(seeded):
     answer = seeded.ask("The two diplomats met twice in these reports - where were the meetings?")
     assert "Manila" in answer.text and "Bonn" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Confirm who the Russian Foreign Ministry spokeswoman was that ruled out handing Crimea back.",
+    "A spokeswoman of the Russian Foreign Ministry said Russia would not hand Crimea back. What was her name?",
+])
+def test_a_question_for_someones_name_is_answered_by_the_sentence_that_names_them(seeded, question):
+    assert "name" in expected_cues(question)
+    answer = seeded.ask(question)
+    assert "Maria Zakharova" in answer.text  # not '"Crimea is part of the Russian Federation," she told reporters.'
