@@ -182,14 +182,6 @@ _ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)
                          + _KEYWORDS_ONLY + r"\b(city|cities|towns?|locations?|venues?)\b", re.I)
 #: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
 _ASKS_COUNTRY = re.compile(r"\b(which|what)( other)? (countries|country|nations|states)\b", re.I)
-#: "Which countries were hit?", "Besides Russia, who else got sanctions?", "countries hit by the bill": several
-#: states, which a sentence listing them gives ("on Russia, Iran and North Korea"), not one that names a state
-#: in passing ("targets Russia's oil industry … in Ukraine"). "The two countries" refers back and asks nothing.
-_ASKS_COUNTRIES = re.compile(r"\b((which|what)( other)?|other|three|several) (countries|nations|jurisdictions)\b|"
-                             + _KEYWORDS_ONLY + r"\b(countries|nations)\b|"
-                             r"\b(besides|apart from|other than|aside from)\s+(the\s+)?"
-                             r"(?=(russia|moscow|united states|america|washington|iran|north korea|china|ukraine)\b)",
-                             re.I)
 _ASKS_CITY = re.compile(r"\b(city|cities|town|towns|capital)\b", re.I)
 _PLACE = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_MONTHS}|{_WEEKDAYS})\b)([A-Z][a-z]+)")
 
@@ -460,6 +452,15 @@ _STATE_LIST = re.compile(rf"{_STATE_NAME.pattern}(?:,\s+{_STATE_NAME.pattern})*,
                          rf"{_STATE_NAME.pattern}")
 #: Every word of those states' names: no surname ("Russia", "Washington", "White", "House").
 _STATE_WORDS = frozenset(w for name, others in _STATES.items() for n in (name, *others) for w in n.split())
+#: "Which countries were hit?", "Besides Russia, who else got sanctions?", "countries hit by the bill": several
+#: states, which a sentence listing them gives ("on Russia, Iran and North Korea"), not one that names a state
+#: in passing ("targets Russia's oil industry … in Ukraine"). "The two countries" refers back and asks nothing;
+#: "besides us" names no state.
+_ASKS_COUNTRIES = re.compile(r"\b((which|what)( other)?|other|three|several) (countries|nations|jurisdictions)\b|"
+                             + _KEYWORDS_ONLY + r"\b(countries|nations)\b|"
+                             r"\b(besides|apart from|other than|aside from)\s+(the\s+)?(?=("
+                             + "|".join(re.escape(n) for name, others in _STATES.items() for n in (name, *others)
+                                        if len(n) > 2) + r")(?!\w))", re.I)
 
 
 def aliases(name: str) -> tuple[str, ...]:
