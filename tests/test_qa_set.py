@@ -103,6 +103,12 @@ HELD_OUT_41 = load_qa(DEFAULT_QA.with_name("heldout41.jsonl"))
 HELD_OUT_42 = load_qa(DEFAULT_QA.with_name("heldout42.jsonl"))
 HELD_OUT_43 = load_qa(DEFAULT_QA.with_name("heldout43.jsonl"))
 HELD_OUT_44 = load_qa(DEFAULT_QA.with_name("heldout44.jsonl"))
+#: And four more at the end of that session, on its final code (as a wire journalist checking facts, a
+#: teenager, a retired diplomat and someone chatting over several turns), committed unread.
+HELD_OUT_45 = load_qa(DEFAULT_QA.with_name("heldout45.jsonl"))
+HELD_OUT_46 = load_qa(DEFAULT_QA.with_name("heldout46.jsonl"))
+HELD_OUT_47 = load_qa(DEFAULT_QA.with_name("heldout47.jsonl"))
+HELD_OUT_48 = load_qa(DEFAULT_QA.with_name("heldout48.jsonl"))
 ALL = (*ITEMS, *HELD_OUT, *HELD_OUT_2, *HELD_OUT_3, *HELD_OUT_4, *HELD_OUT_5, *HELD_OUT_6, *HELD_OUT_7, *HELD_OUT_8,
        *HELD_OUT_9, *HELD_OUT_10, *HELD_OUT_11, *HELD_OUT_12,
        *HELD_OUT_13, *HELD_OUT_14, *HELD_OUT_15, *HELD_OUT_16,
@@ -112,7 +118,8 @@ ALL = (*ITEMS, *HELD_OUT, *HELD_OUT_2, *HELD_OUT_3, *HELD_OUT_4, *HELD_OUT_5, *H
        *HELD_OUT_29, *HELD_OUT_30, *HELD_OUT_31, *HELD_OUT_32,
        *HELD_OUT_33, *HELD_OUT_34, *HELD_OUT_35, *HELD_OUT_36,
        *HELD_OUT_37, *HELD_OUT_38, *HELD_OUT_39, *HELD_OUT_40,
-       *HELD_OUT_41, *HELD_OUT_42, *HELD_OUT_43, *HELD_OUT_44)
+       *HELD_OUT_41, *HELD_OUT_42, *HELD_OUT_43, *HELD_OUT_44,
+       *HELD_OUT_45, *HELD_OUT_46, *HELD_OUT_47, *HELD_OUT_48)
 MINIMUM = {"factoid": 5, "numeric": 5, "quote": 5, "list": 5, "temporal": 5, "multi-doc": 5, "follow-up": 5,
            "unanswerable": 8}
 
@@ -154,7 +161,8 @@ def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
     for held_out in (HELD_OUT_21, HELD_OUT_22, HELD_OUT_23, HELD_OUT_24, HELD_OUT_25, HELD_OUT_26, HELD_OUT_27,
                      HELD_OUT_28, HELD_OUT_29, HELD_OUT_30, HELD_OUT_31, HELD_OUT_32, HELD_OUT_33, HELD_OUT_34,
                      HELD_OUT_35, HELD_OUT_36, HELD_OUT_37, HELD_OUT_38, HELD_OUT_39, HELD_OUT_40,
-                     HELD_OUT_41, HELD_OUT_42, HELD_OUT_43, HELD_OUT_44):
+                     HELD_OUT_41, HELD_OUT_42, HELD_OUT_43, HELD_OUT_44, HELD_OUT_45, HELD_OUT_46, HELD_OUT_47,
+                     HELD_OUT_48):
         assert len(held_out) == 24 and set(TYPES) <= {item.type for item in held_out}
     ids = [item.id for item in ALL]
     assert len(ids) == len(set(ids))
