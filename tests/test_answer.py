@@ -880,14 +880,8 @@ def test_a_question_about_a_cause_prefers_the_sentence_that_gives_one(seeded, qu
     assert expected_cues(question)[0] == "cause"
 
 
-def test_which_countries_prefers_the_sentence_that_names_states(seeded):
-    answer = seeded.ask("Which countries got hit by the sanctions legislation that Congress passed on Thursday?")
-    assert "Iran" in answer.text and "North Korea" in answer.text
-    (country,) = [w for w in wanted("Which other countries besides Russia?") if w.cue == "country"]
-    assert not country.given_by("New sanctions on Russia.") and country.given_by("Sanctions on Russia and Iran.")
-
-
 @pytest.mark.parametrize("question", [
+    "Which countries got hit by the sanctions legislation that Congress passed on Thursday?",
     "Which countries get hit by the sanctions bill Congress sent to Trump?",
     "That American sanctions law - which countries apart from Russia did it go after?",
     "so who else besides russia got slapped w sanctions in that congress bill",
@@ -899,6 +893,7 @@ def test_several_countries_are_answered_by_the_sentence_that_lists_them(seeded, 
     # a state named in passing is not the list asked for
     assert not country.given_by("The bill targets Russia's oil industry and its aggression in Ukraine.")
     assert country.given_by("New sanctions on Russia, Iran and North Korea.")
+    assert not country.given_by("New sanctions on Russia.")
 
 
 def test_the_two_countries_refers_back_and_asks_for_no_country():
