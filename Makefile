@@ -42,7 +42,7 @@ eval: setup
 
 # Questions written after the answering rules were tuned on eval/qa.jsonl (docs/abstention.md says how each was used).
 eval-heldout: setup
-	set -e; for set in heldout $$(seq -f "heldout%g" 2 48); do \
+	set -e; for set in $$(ls eval/heldout*.jsonl | sort -V | xargs -n1 basename -s .jsonl); do \
 		$(BIN)/newsrag eval --qa eval/$$set.jsonl --compare llamaindex-default --out eval/out/$$set; \
 	done
 
