@@ -63,6 +63,10 @@ SPEAKER_SLACK = 0.03
 CLAIM_COVERAGE = 0.3
 #: Articles whose text (and word set) the extractive backend keeps in memory.
 ARTICLE_CACHE = 512
+#: A yes/no question is not answered when more than this share of what it asks (its lower-case words) is
+#: said by none of the chosen sentences: "Was the report reviewed by an editor?" is not answered by the
+#: report; "Did the Senate pass the sanctions bill by a wide margin?" is, by "approved overwhelmingly … 98-2".
+UNSTATED_SHARE = 0.5
 
 
 class AnswerBackend(Protocol):
@@ -370,6 +374,16 @@ def spans_articles(question: str) -> bool:
     return bool(_ACROSS.search(question)) or len(set(_YEAR.findall(question))) > 1
 
 
+def year_asked(question: str) -> str | None:
+    """The one year a question names to say which story it means ("the 2021 statement"); not a comparison's.
+
+    >>> year_asked("What meeting came before the 2021 statement?"), year_asked("How did ties go in 2017 and 2021?")
+    ('2021', None)
+    """
+    years = set(_YEAR.findall(question))
+    return years.pop() if len(years) == 1 and not _ACROSS.search(question) else None
+
+
 def from_other_articles(chosen: list[Sentence], scored: list[Sentence], floor: float) -> list[Sentence]:
     """For a question across articles, the best sentence of each retrieved article the answer does not cite yet,
     when it clears ``floor``."""
@@ -452,6 +466,10 @@ _STATE_LIST = re.compile(rf"{_STATE_NAME.pattern}(?:,\s+{_STATE_NAME.pattern})*,
                          rf"{_STATE_NAME.pattern}")
 #: Every word of those states' names: no surname ("Russia", "Washington", "White", "House").
 _STATE_WORDS = frozenset(w for name, others in _STATES.items() for n in (name, *others) for w in n.split())
+#: The one-word names of those states, their capitals and peoples, as a question typed in lower case gives them
+#: ("visit india"): names, whether or not the articles mention them. ("us" is a pronoun, "turkey" a bird.)
+_STATE_NAMES_LOWER = frozenset(n.lower() for name, others in _STATES.items() for n in (name, *others)
+                               if " " not in n and len(n) > 3 and n != "Turkey")
 #: "Which countries were hit?", "Besides Russia, who else got sanctions?", "countries hit by the bill": several
 #: states, which a sentence listing them gives ("on Russia, Iran and North Korea"), not one that names a state
 #: in passing ("targets Russia's oil industry … in Ukraine"). "The two countries" refers back and asks nothing;
@@ -598,7 +616,7 @@ def truecase(question: str, texts: Sequence[str]) -> str:
     """
     if any(c.isupper() for c in question[1:]):
         return question
-    names = _names(texts)
+    names = _names(texts) | _STATE_NAMES_LOWER
     return re.sub(r"\b[a-z]+\b", lambda m: m[0].capitalize() if m[0] in names else m[0], question)
 
 
@@ -880,19 +898,31 @@ def idf_weights(df: dict[str, int], n_docs: int) -> dict[str, float]:
     return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) if f else unseen for t, f in df.items()}
 
 
+def published_in(article: ArticleInfo) -> frozenset[str]:
+    """The year an article came out, as a word of its context: "the 2021 statement" is the one in the article
+    published in 2021, not a 2017 story's statement that says more of the question's other words.
+
+    >>> from datetime import date
+    >>> sorted(published_in(ArticleInfo("d", "f", None, None, date(2021, 7, 22))))
+    ['2021']
+    """
+    return frozenset({str(article.published.year)}) if article.published else frozenset()
+
+
 def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tuple[str, int], np.ndarray],
           weights: dict[str, float], idf: dict[str, float], passages: list[Passage],
           cues: tuple[Wanted, ...] = ()) -> list[Sentence]:
     """The sentences with their scores filled in, best support first."""
     by_article: dict[str, set[str]] = {}
     for p in passages:
-        by_article.setdefault(p.article.doc_id, set()).update(term_set(p.chunk.text))
+        by_article.setdefault(p.article.doc_id, set()).update(term_set(p.chunk.text) | published_in(p.article))
     focus = {doc: coverage(weights, idf, frozenset(terms)) for doc, terms in by_article.items()}
     scored = []
     for s in sentences:
         vector = vectors.get((s.article.doc_id, s.start))
         dense = float(np.clip(vector @ query_vector, 0.0, 1.0)) if vector is not None else 0.0
-        lexical = coverage_in_context(weights, idf, term_set(s.text), term_set(s.before)) if weights else dense
+        before = term_set(s.before) | published_in(s.article)
+        lexical = coverage_in_context(weights, idf, term_set(s.text), before) if weights else dense
         given = [w.given_by(s.text) for w in cues]
         needed = [g for w, g in zip(cues, given, strict=True) if w.cue in REQUIRED_CUES]
         scored.append(dataclasses.replace(
@@ -1035,6 +1065,18 @@ _THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b|\s(w
                         r"(was|were|is|are|did|does|do|had|has|have|exactly)\b", re.I)
 
 
+#: Words that say how the asker asks, not what ("Did he still …", "Was it really …", "… the House too?"), and
+#: prepositions, which link what it asks ("an invitation from Modi").
+_HEDGES = frozenset("still really actually ever again also too whether own even already just indeed truly "
+                    "from onto over under after before between against without during since until upon through "
+                    "within toward towards".split())
+
+
+#: Whom a yes/no question asks about: "Has Putin accepted …?", "Did the Senate pass …?".
+_SUBJECT = re.compile(r"^\s*(?i:has|have|had|did|does|do|is|are|was|were|can|could|will|would)\s+(?:the\s+)?"
+                      r"(?P<name>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)")
+
+
 def unstated_words(question: str, chosen: list[Sentence], claim: bool = False) -> list[str]:
     """For a yes/no question, or a ``claim`` to check: the words of what it asks about (all but names) that no
     chosen sentence, nor those next to them, says; a sentence that does not state it cannot answer whether
@@ -1048,9 +1090,17 @@ def unstated_words(question: str, chosen: list[Sentence], claim: bool = False) -
     claim = claim and not re.search(r"[.?!]\s+\S", question.strip())  # "I read a piece …. What phrase …?" asks on
     if not (YES_NO.match(question) or claim) or _THEN_ASKS.search(question):  # "Is it true …? What was the tally?"
         return []
-    said = around(*chosen)
-    words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:] if w[0].islower() and content_terms(w)]
-    return [w for w in words if not all(matches(t, said) for t in content_terms(w))]
+    words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:]
+             if w[0].islower() and content_terms(w) and w.lower() not in _HEDGES]
+    if not chosen or not words:
+        return words
+    # one sentence states it, of whom it asks: "Putin's possible visit" and a story of another leader's
+    # "extended invitation" do not together say that Putin accepted an invitation to visit
+    subject = _SUBJECT.match(question)
+    about = content_terms(subject["name"]) if subject else []
+    unstated = min(([w for w in words if not all(matches(t, around(s)) for t in content_terms(w))]
+                    if all(matches(t, around(s)) for t in about) else words for s in chosen), key=len)
+    return unstated if len(unstated) > UNSTATED_SHARE * len(words) else []
 
 
 #: "… in each of the two articles?", "… in both stories?": one answer from each of that many articles.
@@ -1181,6 +1231,13 @@ class ExtractiveBackend:
                 chosen.append(extra)
         return reading_order(chosen), missing
 
+    def of_year_asked(self, question: str, scored: list[Sentence]) -> list[list[Sentence]]:
+        """Where to look, in turn: the sentences of the articles published in the one year the question names,
+        or that speak of it ("the 2021 statement"), then all of them (an undated article may be of that year)."""
+        year = year_asked(question)
+        of_year = [s for s in scored if year in published_in(s.article) or year in self.terms_of(s.article.doc_id)]
+        return [of_year, scored] if year and of_year and len(of_year) < len(scored) else [scored]
+
     def choose(self, query: Query, passages: list[Passage], candidates: list[Sentence],
                vectors: dict[tuple[str, int], np.ndarray],
                texts: Sequence[str]) -> tuple[list[Sentence], list[Sentence], str]:
@@ -1221,8 +1278,10 @@ class ExtractiveBackend:
         named = frozenset(t for name in names_in(query.question) for t in content_terms(name))
         dated = any(w.cue in ("date", "day") for w in cues)
         quote = any(w.cue == "quote" for w in cues)
-        chosen = chosen or (select(scored, threshold, weights, idf, one_value, topic_of(query.question), several,
-                                   named, dated, quote) if not each else [])
+        if not each and not chosen:  # "the 2021 statement": that year's articles when one answers, else any
+            chosen = next(filter(None, (select(pool, threshold, weights, idf, one_value, topic_of(query.question),
+                                               several, named, dated, quote)
+                                        for pool in self.of_year_asked(query.question, scored))), [])
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]
