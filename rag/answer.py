@@ -139,6 +139,7 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(which|what) (news |media )?(agency|outlet|network|newspaper|channel|broadcaster|"
                    r"organi[sz]ation|publication|paper|wire)\b"
                    r".*\b(quot|report|cit|carr|ran\b|publish)|\bwho (quoted|reported|cited)\b|"
+                   r"\baccording to whom\b|\b(quoted|reported|cited) by whom\b|"
                    # "Which media quoted …", terse "outlet quoting Tillerson Bonn", "quoted by which agency"
                    r"\b(media|press|outlet|agency|network|newspaper|broadcaster)\b.*\bquot|"
                    r"\bquot\w*\b.*\b(media|press|outlet|agency|network|newspaper|broadcaster)\b", re.I),

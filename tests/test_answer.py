@@ -381,8 +381,12 @@ def test_a_name_inside_a_longer_run_of_capitalised_words_is_still_a_name():
     assert not name.given_by("Lavrov said he explained Tillerson about Moscow's counter-measures.")
 
 
-def test_who_quoted_someone_is_answered_by_the_attribution_alone(seeded):
-    answer = seeded.ask("Which news network quoted Tillerson about the Minsk Agreements?")
+@pytest.mark.parametrize("question", [
+    "Which news network quoted Tillerson about the Minsk Agreements?",
+    "According to whom was Tillerson quoted about the Minsk Agreements?",
+])
+def test_who_quoted_someone_is_answered_by_the_attribution_alone(seeded, question):
+    answer = seeded.ask(question)
     assert answer.citations[0].quote == "CNN quoted Tillerson as saying."
     assert_verbatim(seeded, answer)
 
