@@ -1069,6 +1069,7 @@ _THEN_ASKS = re.compile(r"[?.]\s+(what|which|who|whom|when|where|how|why)\b|\s(w
 #: Words that say how the asker asks, not what ("Did he still …", "Was it really …", "… the House too?"), and
 #: prepositions, which link what it asks ("an invitation from Modi").
 _HEDGES = frozenset("still really actually ever again also too whether own even already just indeed truly "
+                    "get got gets getting more less "
                     "from onto over under after before between against without during since until upon through "
                     "within toward towards".split())
 
@@ -1078,7 +1079,8 @@ _SUBJECT = re.compile(r"^\s*(?i:has|have|had|did|does|do|is|are|was|were|can|cou
                       r"(?P<name>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)")
 
 
-def unstated_words(question: str, chosen: list[Sentence], claim: bool = False) -> list[str]:
+def unstated_words(question: str, chosen: list[Sentence], claim: bool = False,
+                   article_terms: Callable[[Sentence], AbstractSet[str]] = lambda s: frozenset()) -> list[str]:
     """For a yes/no question, or a ``claim`` to check: the words of what it asks about (all but names) that no
     chosen sentence, nor those next to them, says; a sentence that does not state it cannot answer whether
     it happened.
@@ -1100,7 +1102,8 @@ def unstated_words(question: str, chosen: list[Sentence], claim: bool = False) -
     subject = _SUBJECT.match(question)
     about = content_terms(subject["name"]) if subject else []
     unstated = min(([w for w in words if not all(matches(t, around(s)) for t in content_terms(w))]
-                    if all(matches(t, around(s)) for t in about) else words for s in chosen), key=len)
+                    if all(matches(t, around(s) | article_terms(s)) for t in about) else words for s in chosen),
+                   key=len)
     return unstated if len(unstated) > UNSTATED_SHARE * len(words) else []
 
 
@@ -1286,7 +1289,7 @@ class ExtractiveBackend:
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]
-            unstated = unstated_words(query.question, chosen, query.claim)
+            unstated = unstated_words(query.question, chosen, query.claim, lambda s: self.terms_of(s.article.doc_id))
             if missing:
                 reason = f"nothing retrieved about this mentions {', '.join(missing)}"
             elif unstated:
