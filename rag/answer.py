@@ -152,6 +152,12 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    re.I),  # "State" is no verb
         re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added|according to)\b", re.I),
     ),
+    "role": (  # "And what was his job again?": the title a sentence gives a person ("Russian Prime Minister …")
+        re.compile(r"\b(job|occupation)s?\b|\bwhat (position|post|office|rank)\b.*\bhold|\bwhat does \w+ do\b|"
+                   r"\b(who|what) (is|was|'s) (this|that|the|he|she|[A-Z]\w+)\s*\?\s*$", re.I),
+        re.compile(r"\b(president|minister|secretary|spokes(wo)?man|spokesperson|senator|advis[eo]r|ambassador|"
+                   r"envoy|chancellor|premier|counterpart|chief|director|leader|official)\b", re.I),
+    ),
 }
 
 

@@ -1107,3 +1107,10 @@ def test_a_yes_no_question_is_stated_by_one_sentence_about_whom_it_asks():
                       before="The lawmakers passed the legislation on Thursday.")
     assert unstated_words("Did the Senate really pass it by a wide margin?", [senate]) == ["wide", "margin"]
     assert unstated_words("Did the Senate really pass the sanctions bill by a wide margin?", [senate]) == []
+
+
+def test_what_was_his_job_asks_for_the_title_a_sentence_gives_him(seeded):
+    assert expected_cues("What position did Michael Flynn hold?") == ("role",)
+    assert expected_cues("How will Washington's position be met?") == ()  # a stance, not a post
+    answer = seeded.ask("ok and what was his job again?", history=["What did Medvedev say about the US sanctions?"])
+    assert "Russian Prime Minister Dmitry Medvedev" in answer.text
