@@ -317,7 +317,7 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     given = frozenset(content_terms(" ".join((question, *context, *also))))
     question = _IN_THE_REPORT.sub("", question)  # "…, according to the report on Trump's tweet?" asks for no words
     out = [Wanted(name, given) for name, (asks, _) in CUES.items() if asks.search(question)]
-    if _ASKS_NAME.search(question):
+    if _ASKS_NAME.search(question) and not CUES["blame"][0].search(question):  # "who did they blame?": "Washington"
         out.append(Wanted("name", given))
     if _ASKS_COUNTRIES.search(question):
         out.append(Wanted("country", given, role="list"))

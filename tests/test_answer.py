@@ -1114,3 +1114,10 @@ def test_what_was_his_job_asks_for_the_title_a_sentence_gives_him(seeded):
     assert expected_cues("How will Washington's position be met?") == ()  # a stance, not a post
     answer = seeded.ask("ok and what was his job again?", history=["What did Medvedev say about the US sanctions?"])
     assert "Russian Prime Minister Dmitry Medvedev" in answer.text
+
+
+def test_who_did_they_blame_is_answered_by_what_is_blamed_which_need_be_no_persons_name(seeded):
+    assert [w.cue for w in wanted("and who did they blame for things getting worse?")] == ["blame"]
+    answer = seeded.ask("and who did they blame for things getting worse?",
+                        history=["What did Russia's foreign ministry say about relations with the US in 2021?"])
+    assert "due to Washington's actions" in answer.text
