@@ -152,6 +152,13 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    re.I),  # "State" is no verb
         re.compile(r"[\"“”]|\b(said|says|told|tweeted|stated|described|quoted|asking|added|according to)\b", re.I),
     ),
+    "body": (  # "After a meeting of which body was the statement issued?": "a meeting of the Ministry's Collegium"
+        re.compile(r"\b(which|what)\s+(\w+\s+){0,3}(body|organ|committee|council|board|panel|institution)\b|"
+                   r"\b(meeting|session|sitting) of (which|what)\b|\bname of (that|the|this) (body|committee|"
+                   r"council|board|panel|meeting)\b", re.I),
+        re.compile(r"\b(Collegium|Council|Committee|Board|Commission|Assembly|Parliament|Duma|Presidium|Politburo|"
+                   r"Cabinet|Secretariat|Bureau|Directorate)\b"),
+    ),
     "role": (  # "And what was his job again?": the title a sentence gives a person ("Russian Prime Minister …")
         re.compile(r"\b(job|occupation)s?\b|\bwhat (position|post|office|rank)\b.*\bhold|\bwhat does \w+ do\b|"
                    r"\b(who|what) (is|was|'s) (this|that|the|he|she|[A-Z]\w+)\s*\?\s*$", re.I),
@@ -732,6 +739,11 @@ def as_the_articles_write(question: str, texts: Sequence[str]) -> str:
     return expand_acronyms(truecase(respell(question, texts), texts), texts)
 
 
+#: "Was it Reuters that reported it?": the guess a yes/no question puts in its cleft.
+_CLEFT = re.compile(r"^\s*(?i:was|is|were) it\s+(?P<guess>(?!(?i:true|right|correct|so)\b)[^?]*?)"
+                    r"\s+(?i:that|who|whom|which)\b")
+
+
 def guesses(question: str, texts: Sequence[str]) -> list[str]:
     """The names and figures of a question that checks a claim which none of the ``texts`` gives: the asker's
     guesses, which the answer corrects rather than looks for.
@@ -741,6 +753,8 @@ def guesses(question: str, texts: Sequence[str]) -> list[str]:
     """
     terms = frozenset().union(*(article_terms(text) for text in texts))
     names = [name for name in names_in(question) if not any(mentions(alias, terms) for alias in aliases(name))]
+    if (cleft := _CLEFT.match(question)) and not any(matches(t, terms) for t in content_terms(cleft["guess"])):
+        names += [w for w in cleft["guess"].split() if w not in names]  # "was it kellyanne conway who said …?"
     figures = [n for n in re.findall(r"\b\d[\d,.]*\b", question)
                if not any(re.search(rf"\b{re.escape(n)}\b", text) for text in texts)]
     return names + figures
@@ -1249,8 +1263,8 @@ class ExtractiveBackend:
         return [of_year, scored] if year and of_year and len(of_year) < len(scored) else [scored]
 
     def choose(self, query: Query, passages: list[Passage], candidates: list[Sentence],
-               vectors: dict[tuple[str, int], np.ndarray],
-               texts: Sequence[str]) -> tuple[list[Sentence], list[Sentence], str]:
+               vectors: dict[tuple[str, int], np.ndarray], texts: Sequence[str],
+               corrected: bool = False) -> tuple[list[Sentence], list[Sentence], str]:
         """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
         it abstains; ``texts`` are the passages' articles (where a speaker's title is looked up). A claim to
         check (``query.claim``) must be stated word for word, as a yes/no question must."""
@@ -1295,7 +1309,9 @@ class ExtractiveBackend:
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]
-            unstated = unstated_words(query.question, chosen, query.claim, lambda s: self.terms_of(s.article.doc_id))
+            # a guess taken out ("Was it Reuters that …?") is corrected, not checked: what is left need not be stated
+            unstated = [] if corrected else unstated_words(query.question, chosen, query.claim,
+                                                           lambda s: self.terms_of(s.article.doc_id))
             if missing:
                 reason = f"nothing retrieved about this mentions {', '.join(missing)}"
             elif unstated:
@@ -1323,7 +1339,7 @@ class ExtractiveBackend:
             cased = dataclasses.replace(cased, question=without(cased.question, guessed),
                                         text=without(cased.text, guessed), claim=False,
                                         parts=tuple(without(part, guessed) for part in cased.parts))
-        chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts)
+        chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts, corrected=bool(guessed))
         if guessed and chosen:
             guess = shown[0]
             # a guessed day or figure is corrected only by a sentence that gives one ("signed on a Monday?")

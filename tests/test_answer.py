@@ -1121,3 +1121,25 @@ def test_who_did_they_blame_is_answered_by_what_is_blamed_which_need_be_no_perso
     answer = seeded.ask("and who did they blame for things getting worse?",
                         history=["What did Russia's foreign ministry say about relations with the US in 2021?"])
     assert "due to Washington's actions" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "In the 2021 Moscow story, the ministry statement was put out after a meeting of which body?",
+    "Which body within Russia's Foreign Ministry had just met when the ministry put out its 2021 statement on "
+    "US relations?",
+])
+def test_a_meeting_of_which_body_is_answered_by_the_sentence_naming_the_body(seeded, question):
+    assert "body" in expected_cues(question)
+    assert "body" not in expected_cues("What forum were they attending?")  # an event, not a body
+    assert "Collegium" in seeded.ask(question).text
+
+
+@pytest.mark.parametrize(("question", "guess", "expected"), [
+    ("Did Russia grab Crimea in 2015?", "2015", "March 2014"),  # a figure that no article gives
+    ("was it kellyanne conway who said trump expects russia to hand crimea back?", "kellyanne conway",
+     "Sean Spicer"),  # the name in a cleft, typed in lower case
+])
+def test_a_yes_no_questions_wrong_guess_is_corrected_not_abstained_on(seeded, question, guess, expected):
+    assert condense(question).claim
+    answer = seeded.ask(question)
+    assert not answer.abstained and f"Nothing retrieved mentions {guess}" in answer.text and expected in answer.text
