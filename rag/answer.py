@@ -159,6 +159,13 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(Collegium|Council|Committee|Board|Commission|Assembly|Parliament|Duma|Presidium|Politburo|"
                    r"Cabinet|Secretariat|Bureau|Directorate)\b"),
     ),
+    "successor": (  # "Who took over once Flynn was gone?": only a sentence that says who replaced him answers
+        re.compile(r"\b(who|whom)\b[^?]*\b(replac\w*|succeed\w*|successor|took over|take over|taken over|"
+                   r"stepped in|step in|filled (his|her|the) (post|job|role|shoes)|took (his|her) (place|job|post))\b|"
+                   r"\b(replacement|successor) (for|to|of)\b", re.I),
+        re.compile(r"\b(replac\w*|succeed\w*|successor|took over|taken over|appointed|nominated|named as|tapped|"
+                   r"picked|chosen|stepped in)\b", re.I),
+    ),
     "role": (  # "And what was his job again?": the title a sentence gives a person ("Russian Prime Minister …")
         re.compile(r"\b(job|occupation)s?\b|\bwhat (position|post|office|rank)\b.*\bhold|\bwhat does \w+ do\b|"
                    r"\b(who|what) (is|was|'s) (this|that|the|he|she|[A-Z]\w+)\s*\?\s*$", re.I),
@@ -411,7 +418,7 @@ def from_other_articles(chosen: list[Sentence], scored: list[Sentence], floor: f
 
 
 #: Cues an answer cannot do without: "when" is not answered by a sentence without a date.
-REQUIRED_CUES = ("date", "day", "duration", "number", "money", "place", "quote", "person")
+REQUIRED_CUES = ("date", "day", "duration", "number", "money", "place", "quote", "person", "successor")
 
 
 _ASKS_SPEAKER = re.compile(

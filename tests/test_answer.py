@@ -1143,3 +1143,14 @@ def test_a_yes_no_questions_wrong_guess_is_corrected_not_abstained_on(seeded, qu
     assert condense(question).claim
     answer = seeded.ask(question)
     assert not answer.abstained and f"Nothing retrieved mentions {guess}" in answer.text and expected in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Who took over as national security adviser once Flynn was gone?",
+    "Identify the individual who replaced Michael Flynn as national security advisor.",
+])
+def test_who_replaced_someone_is_answered_only_by_a_sentence_that_says_who_replaced_them(seeded, question):
+    # the articles say Flynn resigned, and name no successor: the sentence about Flynn is no answer
+    assert "successor" in expected_cues(question)
+    answer = seeded.ask(question)
+    assert answer.abstained
