@@ -1136,6 +1136,7 @@ def test_a_meeting_of_which_body_is_answered_by_the_sentence_naming_the_body(see
 
 @pytest.mark.parametrize(("question", "guess", "expected"), [
     ("Did Russia grab Crimea in 2015?", "2015", "March 2014"),  # a figure that no article gives
+    ("Was the Putin Biden summit held in Vienna?", "Vienna", "Geneva"),  # a place it ends on
     ("was it kellyanne conway who said trump expects russia to hand crimea back?", "kellyanne conway",
      "Sean Spicer"),  # the name in a cleft, typed in lower case
 ])
