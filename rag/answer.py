@@ -767,6 +767,25 @@ def guesses(question: str, texts: Sequence[str]) -> list[str]:
     return names + figures
 
 
+#: "Was the summit held in Vienna?": a yes/no question that ends on a place.
+_ENDS_ON_PLACE = re.compile(r"^\s*(?i:was|is|were|are|did|does|do|has|had|have)\b[^?]*\b(?i:in|at)\s+"
+                            r"(?P<place>[A-Z][\w'-]*)\s*\??\s*$")
+
+
+def place_guessed(question: str, texts: Sequence[str]) -> list[str]:
+    """The place a yes/no question ends on when no text gives it: the asker's guess at where, which the answer
+    corrects ("Was the summit held in Vienna?" is answered by "… in Geneva"); none otherwise.
+
+    >>> place_guessed("Was the summit held in Vienna?", ["The summit in Geneva."]), place_guessed("Was it in Geneva?",
+    ...                                                                                          ["In Geneva."])
+    (['Vienna'], [])
+    """
+    if not (m := _ENDS_ON_PLACE.match(question)):
+        return []
+    terms = frozenset().union(*(article_terms(text) for text in texts))
+    return [] if any(mentions(alias, terms) for alias in aliases(m["place"])) else [m["place"]]
+
+
 def runs(text: str, words: list[str]) -> list[str]:
     """These words of ``text`` as it gives them, neighbours together.
 
@@ -1340,7 +1359,7 @@ class ExtractiveBackend:
         cased = dataclasses.replace(query, question=as_the_articles_write(query.question, texts),
                                     text=respell(query.text, texts),
                                     parts=tuple(as_the_articles_write(part, texts) for part in query.parts))
-        guessed = guesses(cased.question, texts) if query.claim else []
+        guessed = guesses(cased.question, texts) if query.claim else place_guessed(cased.question, texts)
         shown = runs(cased.question, guessed)  # as the question gives them: "Steve Bannon", "90-10"
         if guessed:  # "I heard it was held in Vienna - is that right?" asks where it was held: corrected, not checked
             cased = dataclasses.replace(cased, question=without(cased.question, guessed),

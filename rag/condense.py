@@ -84,9 +84,7 @@ _GUESS = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\?\s*
 #: "Was it Reuters that reported it?", "Did Russia take Crimea in 2015?": a yes/no question whose name (in a cleft)
 #: or figure is the asker's guess at the answer.
 _YES_NO_GUESS = re.compile(r"^\s*(was|is|were) it\s+(?!(true|right|correct|so)\b)\S[^?]*?\s(that|who|whom|which)\b|"
-                           r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\b\d|"
-                           r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\b(in|at)\s+(?-i:[A-Z][\w'-]*)\s*\??\s*$",
-                           re.IGNORECASE)
+                           r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\b\d", re.IGNORECASE)
 
 
 def checks_claim(question: str) -> bool:

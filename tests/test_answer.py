@@ -1136,12 +1136,11 @@ def test_a_meeting_of_which_body_is_answered_by_the_sentence_naming_the_body(see
 
 @pytest.mark.parametrize(("question", "guess", "expected"), [
     ("Did Russia grab Crimea in 2015?", "2015", "March 2014"),  # a figure that no article gives
-    ("Was the Putin Biden summit held in Vienna?", "Vienna", "Geneva"),  # a place it ends on
+    ("Was the Putin Biden summit held in Vienna?", "Vienna", "Geneva"),  # a place it ends on, which no article gives
     ("was it kellyanne conway who said trump expects russia to hand crimea back?", "kellyanne conway",
      "Sean Spicer"),  # the name in a cleft, typed in lower case
 ])
 def test_a_yes_no_questions_wrong_guess_is_corrected_not_abstained_on(seeded, question, guess, expected):
-    assert condense(question).claim
     answer = seeded.ask(question)
     assert not answer.abstained and f"Nothing retrieved mentions {guess}" in answer.text and expected in answer.text
 
