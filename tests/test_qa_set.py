@@ -30,7 +30,12 @@ ITEMS = load_qa(DEFAULT_QA)
 #          online commenter;
 #   37-48  fours, all run on one session's final code: a plain reader, a lawyer, phone typing, a podcast
 #          host; a comprehension sheet, a business analyst, two questions in one, half-remembered names;
-#          a wire journalist, a teenager, a retired diplomat, a several-turn chat.
+#          a wire journalist, a teenager, a retired diplomat, a several-turn chat;
+#   49-64  eights, each run once on the code of its day: a subtitle translator, a yes/no skim reader, a
+#          voice-assistant user, a policy memo writer, a quiz host, a media-literacy teacher, a why-and-how
+#          reader, a who-is-who reader; a yes/no confirmation asker, a radio phone-in caller, an
+#          international-relations student, a German speaker, comparisons, slightly wrong names, a headline
+#          writer, a data journalist.
 HELD_OUT_SETS = dict(sorted((int(path.stem.removeprefix("heldout") or 1), load_qa(path))  # heldout.jsonl is 1
                             for path in DEFAULT_QA.parent.glob("heldout*.jsonl")))
 #: The first three sets were written before every set had 24 questions.
@@ -55,7 +60,7 @@ def test_every_type_is_there_in_sufficient_number():
 
 def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
     assert list(HELD_OUT_SETS) == list(range(1, len(HELD_OUT_SETS) + 1))  # heldout.jsonl, heldout2.jsonl, …
-    assert len(HELD_OUT_SETS) >= 48
+    assert len(HELD_OUT_SETS) >= 64
     for n, held_out in HELD_OUT_SETS.items():
         assert len(held_out) == HELD_OUT_SIZES.get(n, 24), n
         assert set(TYPES) <= {item.type for item in held_out}, n
