@@ -1126,10 +1126,12 @@ _SUBJECT = re.compile(r"^\s*(?i:has|have|had|did|does|do|is|are|was|were|can|cou
 
 
 def unstated_words(question: str, chosen: list[Sentence], claim: bool = False,
-                   article_terms: Callable[[Sentence], AbstractSet[str]] = lambda s: frozenset()) -> list[str]:
-    """For a yes/no question, or a ``claim`` to check: the words of what it asks about (all but names) that no
-    chosen sentence, nor those next to them, says; a sentence that does not state it cannot answer whether
-    it happened.
+                   in_article: Callable[[Sentence], AbstractSet[str]] = lambda s: frozenset()) -> list[str]:
+    """For a yes/no question, or a ``claim`` to check: the words of what it asks about (all but names, hedges
+    and prepositions) that the chosen sentence stating most of them, with the one before it, does not say,
+    when that is more than ``UNSTATED_SHARE`` of them (none otherwise); a sentence that does not state it
+    cannot answer whether it happened. A sentence counts only when it, or its article (``in_article``: the
+    article's words), mentions whom the question asks about.
 
     >>> s = Sentence(ArticleInfo("a", "a.txt", None, None, None), 0, 9, "Putin may visit New Delhi.", 1)
     >>> unstated_words("Has Putin accepted Modi's invitation to visit India?", [s])
@@ -1148,7 +1150,7 @@ def unstated_words(question: str, chosen: list[Sentence], claim: bool = False,
     subject = _SUBJECT.match(question)
     about = content_terms(subject["name"]) if subject else []
     unstated = min(([w for w in words if not all(matches(t, around(s)) for t in content_terms(w))]
-                    if all(matches(t, around(s) | article_terms(s)) for t in about) else words for s in chosen),
+                    if all(matches(t, around(s) | in_article(s)) for t in about) else words for s in chosen),
                    key=len)
     return unstated if len(unstated) > UNSTATED_SHARE * len(words) else []
 
@@ -1293,7 +1295,8 @@ class ExtractiveBackend:
                corrected: bool = False) -> tuple[list[Sentence], list[Sentence], str]:
         """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
         it abstains; ``texts`` are the passages' articles (where a speaker's title is looked up). A claim to
-        check (``query.claim``) must be stated word for word, as a yes/no question must."""
+        check (``query.claim``), like a yes/no question, must be mostly stated by one sentence (``unstated_words``),
+        unless its guess was taken out to be ``corrected``."""
         each = articles_asked(query.question)
         # "… in each of the two articles" says where to look, not what to look for
         weights = weighted_terms(dataclasses.replace(query, question=_EACH_ARTICLE.sub("", query.question)))
