@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from index.describe import BYLINE
-from rag.condense import REACTION, Query
+from rag.condense import CLEFT, REACTION, Query
 from rag.errors import NotFoundError
 from rag.terms import content_terms, term_set
 from rag.types import Answer, ArticleInfo, Citation, Passage
@@ -486,11 +486,12 @@ _STATE_NAME = re.compile(r"\b(" + "|".join(sorted(_STATES, key=len, reverse=True
 _STATE_LIST = re.compile(rf"{_STATE_NAME.pattern}(?:,\s+{_STATE_NAME.pattern})*,?\s+(?:and|or|as well as)\s+"
                          rf"{_STATE_NAME.pattern}")
 #: Every word of those states' names: no surname ("Russia", "Washington", "White", "House").
-_STATE_WORDS = frozenset(w for name, others in _STATES.items() for n in (name, *others) for w in n.split())
+#: Each of those states' names and other names ("Russia", "Moscow", "White House").
+_STATE_FORMS = tuple(n for name, others in _STATES.items() for n in (name, *others))
+_STATE_WORDS = frozenset(w for n in _STATE_FORMS for w in n.split())
 #: The one-word names of those states, their capitals and peoples, as a question typed in lower case gives them
 #: ("visit india"): names, whether or not the articles mention them. ("us" is a pronoun, "turkey" a bird.)
-_STATE_NAMES_LOWER = frozenset(n.lower() for name, others in _STATES.items() for n in (name, *others)
-                               if " " not in n and len(n) > 3 and n != "Turkey")
+_STATE_NAMES_LOWER = frozenset(n.lower() for n in _STATE_FORMS if " " not in n and len(n) > 3 and n != "Turkey")
 #: "Which countries were hit?", "Besides Russia, who else got sanctions?", "countries hit by the bill": several
 #: states, which a sentence listing them gives ("on Russia, Iran and North Korea"), not one that names a state
 #: in passing ("targets Russia's oil industry … in Ukraine"). "The two countries" refers back and asks nothing;
@@ -498,8 +499,7 @@ _STATE_NAMES_LOWER = frozenset(n.lower() for name, others in _STATES.items() for
 _ASKS_COUNTRIES = re.compile(r"\b((which|what)( other)?|other|three|several) (countries|nations|jurisdictions)\b|"
                              + _KEYWORDS_ONLY + r"\b(countries|nations)\b|"
                              r"\b(besides|apart from|other than|aside from)\s+(the\s+)?(?=("
-                             + "|".join(re.escape(n) for name, others in _STATES.items() for n in (name, *others)
-                                        if len(n) > 2) + r")(?!\w))", re.I)
+                             + "|".join(re.escape(n) for n in _STATE_FORMS if len(n) > 2) + r")(?!\w))", re.I)
 
 
 def aliases(name: str) -> tuple[str, ...]:
@@ -746,9 +746,9 @@ def as_the_articles_write(question: str, texts: Sequence[str]) -> str:
     return expand_acronyms(truecase(respell(question, texts), texts), texts)
 
 
-#: "Was it Reuters that reported it?": the guess a yes/no question puts in its cleft.
-_CLEFT = re.compile(r"^\s*(?i:was|is|were) it\s+(?P<guess>(?!(?i:true|right|correct|so)\b)[^?]*?)"
-                    r"\s+(?i:that|who|whom|which)\b")
+def unmentioned(names: Sequence[str], terms: frozenset[str]) -> list[str]:
+    """The names that ``terms`` (the words of some articles) mention under none of their names."""
+    return [name for name in names if not any(mentions(alias, terms) for alias in aliases(name))]
 
 
 def guesses(question: str, texts: Sequence[str]) -> list[str]:
@@ -759,8 +759,8 @@ def guesses(question: str, texts: Sequence[str]) -> list[str]:
     ['Vienna', '400', '20']
     """
     terms = frozenset().union(*(article_terms(text) for text in texts))
-    names = [name for name in names_in(question) if not any(mentions(alias, terms) for alias in aliases(name))]
-    if (cleft := _CLEFT.match(question)) and not any(matches(t, terms) for t in content_terms(cleft["guess"])):
+    names = unmentioned(names_in(question), terms)
+    if (cleft := CLEFT.match(question)) and not any(matches(t, terms) for t in content_terms(cleft["guess"])):
         names += [w for w in cleft["guess"].split() if w not in names]  # "was it kellyanne conway who said …?"
     figures = [n for n in re.findall(r"\b\d[\d,.]*\b", question)
                if not any(re.search(rf"\b{re.escape(n)}\b", text) for text in texts)]
@@ -780,10 +780,8 @@ def place_guessed(question: str, texts: Sequence[str]) -> list[str]:
     ...                                                                                          ["In Geneva."])
     (['Vienna'], [])
     """
-    if not (m := _ENDS_ON_PLACE.match(question)):
-        return []
-    terms = frozenset().union(*(article_terms(text) for text in texts))
-    return [] if any(mentions(alias, terms) for alias in aliases(m["place"])) else [m["place"]]
+    m = _ENDS_ON_PLACE.match(question)
+    return unmentioned([m["place"]], frozenset().union(*(article_terms(text) for text in texts))) if m else []
 
 
 def runs(text: str, words: list[str]) -> list[str]:
@@ -1103,7 +1101,8 @@ def names_quoted(text: str, names: frozenset[str]) -> int:
 
 
 #: A question that asks whether something is so ("Has Putin accepted …?", "Was the report reviewed …?").
-YES_NO = re.compile(r"^\s*(has|have|had|did|does|do|is|are|was|were|can|could|will|would)\b", re.I)
+_AUXILIARIES = "has|have|had|did|does|do|is|are|was|were|can|could|will|would"
+YES_NO = re.compile(rf"^\s*({_AUXILIARIES})\b", re.I)
 
 
 #: A question that goes on to ask something else: "Is it true the vote was unanimous? What was the tally?", or
@@ -1121,7 +1120,7 @@ _HEDGES = frozenset("still really actually ever again also too whether own even 
 
 
 #: Whom a yes/no question asks about: "Has Putin accepted …?", "Did the Senate pass …?".
-_SUBJECT = re.compile(r"^\s*(?i:has|have|had|did|does|do|is|are|was|were|can|could|will|would)\s+(?:the\s+)?"
+_SUBJECT = re.compile(rf"^\s*(?i:{_AUXILIARIES})\s+(?:the\s+)?"
                       r"(?P<name>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)")
 
 
@@ -1149,9 +1148,13 @@ def unstated_words(question: str, chosen: list[Sentence], claim: bool = False,
     # "extended invitation" do not together say that Putin accepted an invitation to visit
     subject = _SUBJECT.match(question)
     about = content_terms(subject["name"]) if subject else []
-    unstated = min(([w for w in words if not all(matches(t, around(s)) for t in content_terms(w))]
-                    if all(matches(t, around(s) | in_article(s)) for t in about) else words for s in chosen),
-                   key=len)
+    def unstated_in(s: Sentence) -> list[str]:
+        said = around(s)
+        if not all(matches(t, said | in_article(s)) for t in about):
+            return words
+        return [w for w in words if not all(matches(t, said) for t in content_terms(w))]
+
+    unstated = min((unstated_in(s) for s in chosen), key=len)
     return unstated if len(unstated) > UNSTATED_SHARE * len(words) else []
 
 
@@ -1286,9 +1289,10 @@ class ExtractiveBackend:
     def of_year_asked(self, question: str, scored: list[Sentence]) -> list[list[Sentence]]:
         """Where to look, in turn: the sentences of the articles published in the one year the question names,
         or that speak of it ("the 2021 statement"), then all of them (an undated article may be of that year)."""
-        year = year_asked(question)
+        if not (year := year_asked(question)):
+            return [scored]
         of_year = [s for s in scored if year in published_in(s.article) or year in self.terms_of(s.article.doc_id)]
-        return [of_year, scored] if year and of_year and len(of_year) < len(scored) else [scored]
+        return [of_year, scored] if of_year and len(of_year) < len(scored) else [scored]
 
     def choose(self, query: Query, passages: list[Passage], candidates: list[Sentence],
                vectors: dict[tuple[str, int], np.ndarray], texts: Sequence[str],

@@ -81,10 +81,12 @@ _GUESS = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\?\s*
                     r"\?\s*(was|is|were|are|did) (it|that|this|they|he|she)\b[^?]*\?\s*$", re.IGNORECASE)
 
 
-#: "Was it Reuters that reported it?", "Did Russia take Crimea in 2015?": a yes/no question whose name (in a cleft)
-#: or figure is the asker's guess at the answer.
-_YES_NO_GUESS = re.compile(r"^\s*(was|is|were) it\s+(?!(true|right|correct|so)\b)\S[^?]*?\s(that|who|whom|which)\b|"
-                           r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\b\d", re.IGNORECASE)
+#: "Was it Reuters that reported it?": the guess a yes/no question puts in its cleft (``guess``), the answer's
+#: to correct when no article gives it.
+CLEFT = re.compile(r"^\s*(?i:was|is|were) it\s+(?P<guess>(?!(?i:true|right|correct|so)\b)[^?]*?)"
+                   r"\s+(?i:that|who|whom|which)\b")
+#: "Did Russia take Crimea in 2015?": a yes/no question with a figure, the asker's guess at the answer.
+_YES_NO_FIGURE = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\b\d", re.IGNORECASE)
 
 
 def checks_claim(question: str) -> bool:
@@ -96,7 +98,7 @@ def checks_claim(question: str) -> bool:
     True
     """
     return bool(_CLAIM_OPENING.search(question) or _CLAIM_TAG.search(question) or _GUESS.search(question)
-                or _YES_NO_GUESS.search(question))
+                or CLEFT.search(question) or _YES_NO_FIGURE.search(question))
 
 
 #: Chat spellings of the words the rules read ("wat did lavrov say abt it"), and contractions typed without
