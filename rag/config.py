@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     collection: str = Field("newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
     embed_model: str = Field(PACKAGED_MODEL, description="sentence-transformers name or local path.")
     allow_download: bool = Field(False, description="Let the embedding model be fetched from a model hub.")
+    embed_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="What embeds questions: ONNX Runtime (exported into data_dir/models once) or torch."
+    )
     backend: str = Field("extractive", description="Answer backend; see `rag.answer.BACKENDS`.")
     top_k: int = Field(5, ge=1, le=50)
     chunk_chars: int = Field(600, ge=100, le=4000, description="Largest chunk, in characters.")
@@ -36,6 +39,10 @@ class Settings(BaseSettings):
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
             raise ValueError(f"chroma_url must start with http:// or https://, got {self.chroma_url!r}")
         return self
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     @property
     def bm25_dir(self) -> Path:

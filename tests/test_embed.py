@@ -1,11 +1,81 @@
-"""Query vectors: each distinct text embedded once, several new ones in a single model call."""
+"""Embedding: questions through an ONNX export of the model with torch's vectors, each distinct text
+embedded once, several new ones in a single model call."""
 
 from __future__ import annotations
 
-import numpy as np
+import logging
 
-from index.embed import QueryVectors
+import numpy as np
+import pytest
+
+import index.onnx_engine as onnx_engine
+from index.embed import SHORT_BATCH, QueryVectors, SentenceTransformerEmbedder
+from index.onnx_engine import OnnxEngine
+from rag.config import Settings
 from rag.pipeline import Pipeline
+
+QUESTIONS = ["What did Lavrov say in Manila?", "How many senators voted against the sanctions bill?",
+             "Who is Maria Zakharova?", "When will Putin visit India, and what will he discuss with Modi?"]
+
+
+def test_questions_go_through_onnx_and_get_torchs_vectors(embedder):
+    assert embedder.engine is not None
+    assert embedder.engine.path.parent == embedder.cache_dir
+    onnx = embedder.embed(QUESTIONS)
+    torch_ = embedder.stock().embed(QUESTIONS)
+    assert np.abs(onnx - torch_).max() < 1e-5
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-6)
+    assert onnx.dtype == np.float32 and onnx.shape == (4, embedder.dimension)
+
+
+def test_long_batches_are_embedded_by_torch(embedder):
+    texts = [f"Sentence number {i} of an ingested article." for i in range(SHORT_BATCH + 1)]
+    assert np.array_equal(embedder.embed(texts), embedder.stock().embed(texts))
+
+
+def test_the_export_is_made_once_and_then_read(embedder, monkeypatch):
+    first = embedder.engine  # exported into the run's folder
+    assert first is not None
+    monkeypatch.setattr(onnx_engine, "export", lambda *a: pytest.fail("exported again"))
+    again = OnnxEngine.load_or_export(embedder.model, embedder.cache_dir)
+    assert again is not None and again.path == first.path
+
+
+def test_a_failed_export_leaves_no_file_and_torch_does_the_work(embedder, tmp_path, monkeypatch, caplog):
+    import torch
+
+    def half_write(model, args, path, **kwargs):
+        open(path, "wb").write(b"not a whole model")
+        raise RuntimeError("exporter crashed")
+
+    monkeypatch.setattr(torch.onnx, "export", half_write)
+    with caplog.at_level(logging.WARNING):
+        assert OnnxEngine.load_or_export(embedder.model, tmp_path) is None
+    assert "embedded with torch" in caplog.text and "exporter crashed" in caplog.text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_whose_vectors_drift_is_not_used(embedder, monkeypatch, caplog):
+    monkeypatch.setattr(onnx_engine, "TOLERANCE", -1.0)  # any difference at all counts as drift
+    with caplog.at_level(logging.WARNING):
+        assert OnnxEngine.load_or_export(embedder.model, embedder.cache_dir) is None
+    assert "differs by" in caplog.text
+
+
+def test_the_torch_runtime_writes_no_export(embedder, tmp_path):
+    torch_only = SentenceTransformerEmbedder(runtime="torch", cache_dir=tmp_path)
+    torch_only._model = embedder.model  # the loaded model, not a second copy
+    assert torch_only.engine is None
+    assert torch_only.embed(QUESTIONS[:1]).shape == (1, embedder.dimension)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_pipeline_keeps_the_export_in_its_data_folder(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    embedder = Pipeline(settings).embedder
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert (embedder.runtime, embedder.cache_dir) == ("onnx", tmp_path / "data" / "models")
+    assert Pipeline(Settings(data_dir=tmp_path, embed_runtime="torch")).embedder.runtime == "torch"
 
 
 def test_a_text_asked_again_is_not_embedded_again(counting):
