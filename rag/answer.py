@@ -201,8 +201,9 @@ _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: ("Where did that line come from?" asks for a source; "They met twice, right? Where?" asks for places.)
 _ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)\b)[^,.?!]{1,160}(,|\s[-–—])\s+)?"
                          r"where\b(?![^?]*\b(come|came|comes) from\b)|"  # "Before the statement, where had …"
-                         r"\b((which|what)|(confirm|give|name|state|tell me|list) the) ((two|three|four|both|\d+) )?"
-                         r"(city|cities|town|towns|place|places|venue|capital)\b|"
+                         r"\b((which|what)|(confirm|give|name|state|tell me|list|identify) the) "
+                         r"((two|three|four|both|\d+) )?(city|cities|town|towns|place|places|venue|capital)\b|"
+                         r"\bthe (cities|towns|places|venues) (in which|where)\b|"
                          # keywords asking for none of the rest: "Lavrov Tillerson meetings cities"
                          + _KEYWORDS_ONLY + r"\b(city|cities|towns?|locations?|venues?)\b", re.I)
 #: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
@@ -370,8 +371,10 @@ def is_byline(text: str) -> bool:
 
 #: How an abstention names a missing kind of answer, where the cue's own name does not read well.
 _CUE_NOUNS = {"person": "person's name", "day": "day or exact date"}
-#: "In which cities …", "On which days …": several dates, counts or places, which may come from several stories.
+#: "In which cities …", "On which days …", "Where were those meetings?", "They met more than once - where?":
+#: several dates, counts or places, which may come from several stories.
 _ASKS_SEVERAL = re.compile(r"\b(cities|towns|places|dates|days|years|numbers|counts|times)\b|"
+                           r"\b(meetings|summits|gatherings|sit-downs|visits)\b|\bmore than once\b|"
                            r"\b(did|does|was|were) each\b|\bin each (case|instance)\b|"
                            r"\beach (time|one|meeting|summit|gathering|event)\b", re.I)
 #: "Across these stories …", "in 2017 vs 2021", "two statements years apart": the answer is in more than one
@@ -1300,7 +1303,7 @@ class ExtractiveBackend:
         """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
         it abstains; ``texts`` are the passages' articles (where a speaker's title is looked up). A claim to
         check (``query.claim``), like a yes/no question, must be mostly stated by one sentence (``unstated_words``),
-        unless its guess was taken out to be ``corrected``."""
+        unless its guess was taken out to be ``corrected`` or it follows up an answer that cited its passages."""
         each = articles_asked(query.question)
         # "… in each of the two articles" says where to look, not what to look for
         weights = weighted_terms(dataclasses.replace(query, question=_EACH_ARTICLE.sub("", query.question)))
@@ -1342,9 +1345,12 @@ class ExtractiveBackend:
         if chosen:
             chosen, missing = self.cover_names(query.question, chosen, scored)
             lacking = [w.cue for w in cues if w.cue in REQUIRED_CUES and not any(w.given_by(s.text) for s in chosen)]
-            # a guess taken out ("Was it Reuters that …?") is corrected, not checked: what is left need not be stated
-            unstated = [] if corrected else unstated_words(query.question, chosen, query.claim,
-                                                           lambda s: self.terms_of(s.article.doc_id))
+            # a guess taken out ("Was it Reuters that …?") is corrected, not checked: what is left need not be stated;
+            # a follow-up on a cited answer ("Did he go as far as calling it a war?") asks about the passage the
+            # conversation is on, in the user's words, not the article's
+            checked = not (corrected or query.follows)
+            unstated = unstated_words(query.question, chosen, query.claim,
+                                      lambda s: self.terms_of(s.article.doc_id)) if checked else []
             if missing:
                 reason = f"nothing retrieved about this mentions {', '.join(missing)}"
             elif unstated:

@@ -1093,6 +1093,18 @@ def test_a_yes_no_question_whose_point_no_sentence_states_abstains(seeded):
     assert answer.abstained and "reviewed" in answer.trace["abstain_reason"]
 
 
+@pytest.mark.parametrize(("history", "question", "expected"), [
+    (["Did Medvedev react to the US sanctions?"], "Did he go as far as calling it a war?", "economic war"),
+    (["What did Trump say when he signed that sanctions act?"],
+     "Did he say what harm it does to our friends in Europe?", "hurts the interests of our European allies"),
+])
+def test_a_yes_no_follow_up_on_a_cited_answer_is_answered_in_the_users_words(seeded, history, question, expected):
+    alone = seeded.ask(question)  # asked out of the blue, no one sentence states what it asks
+    assert alone.abstained
+    answer = seeded.ask(question, history=history)
+    assert not answer.abstained and expected in answer.text
+
+
 def test_a_yes_no_question_is_stated_by_one_sentence_about_whom_it_asks():
     from rag.answer import unstated_words
 
@@ -1107,6 +1119,16 @@ def test_a_yes_no_question_is_stated_by_one_sentence_about_whom_it_asks():
                       before="The lawmakers passed the legislation on Thursday.")
     assert unstated_words("Did the Senate really pass it by a wide margin?", [senate]) == ["wide", "margin"]
     assert unstated_words("Did the Senate really pass the sanctions bill by a wide margin?", [senate]) == []
+
+
+@pytest.mark.parametrize("question", [
+    "Have Lavrov and Tillerson actually met more than once? Where were those meetings?",
+    "Identify the cities in which Tillerson and Lavrov are reported to have met across the coverage.",
+])
+def test_where_were_the_meetings_asks_for_each_meetings_place(seeded, question):
+    assert "place" in expected_cues(question)
+    answer = seeded.ask(question)
+    assert "Manila" in answer.text and "Bonn" in answer.text
 
 
 def test_what_was_his_job_asks_for_the_title_a_sentence_gives_him(seeded):
