@@ -1105,6 +1105,16 @@ def test_a_yes_no_follow_up_on_a_cited_answer_is_answered_in_the_users_words(see
     assert not answer.abstained and expected in answer.text
 
 
+@pytest.mark.parametrize(("history", "question", "expected"), [
+    (["Who did Rex Tillerson meet in Bonn?"], "What event was going on there that brought them together?", "G20"),
+    (["Which Russia sanctions law did Trump sign?"], "And which parts of their economy does it go after?", "mining"),
+])
+def test_a_follow_up_on_a_cited_answer_may_say_less_of_its_own_words(seeded, history, question, expected):
+    answer = seeded.ask(question, history=history)
+    assert not answer.abstained and expected in answer.text
+    assert answer.trace["support"][0]["support"] < seeded.settings.abstain_below  # under the bar for a new question
+
+
 def test_a_yes_no_question_is_stated_by_one_sentence_about_whom_it_asks():
     from rag.answer import unstated_words
 
