@@ -543,15 +543,27 @@ def attributed(speaker: str, text: str, before: str, earlier: tuple[str, ...] = 
     True
     >>> attributed("Ministry", '"This will be in this way from now on."', "The Ministry has said that it is ready.")
     True
+
+    A state speaks through its ministry's spokeswoman, and "he said" after a sentence that names it is a person's:
+
+    >>> attributed("Russia", "Russia's Foreign Ministry spokeswoman Maria Zakharova stated that it would not.", "")
+    True
+    >>> attributed("Russia", '"Was Obama too soft on Crimea?," he said.', "Russia annexed Crimea in March 2014.")
+    False
     """
     name = re.escape(speaker)
-    says = rf"\b{name}\b(?!['’]s\b)[^.?!]{{0,80}}?\b{_SPOKE}\b"  # "Trump's Press Secretary said" is not Trump
+    state = bool(_STATE_NAME.fullmatch(speaker))
+    # "Trump's Press Secretary said" is not Trump; "Russia's Foreign Ministry spokeswoman said" is Russia speaking
+    own = "" if state else r"(?!['’]s\b)"
+    says = rf"\b{name}\b{own}[^.?!]{{0,80}}?\b{_SPOKE}\b"
     if re.search(rf"{says}|\b{_QUOTING}\s+((the|a|an|[A-Z][\w.'-]*)\s+){{0,4}}{name}\b", text):
         return True
     if re.match(r"\s*[\"“]", text) and not re.search(_ATTRIBUTION, text) and re.search(says, before):
         return True  # a quote with no speaker of its own, right after "The Ministry has said that …"
-    if not re.search(rf"[,\"”]\s*(he|she|they|it)\s+{_SPOKE}\b", text, re.I):
+    if not (pronoun := re.search(rf"[,\"”]\s*(he|she|they|it)\s+{_SPOKE}\b", text, re.I)):
         return False
+    if state and pronoun[1].lower() in ("he", "she"):  # a person, who speaks for Russia only when the sentence
+        return attributed(speaker, before, earlier[-1] if earlier else "", earlier[:-1])  # naming them says so
     if re.search(rf"\b{name}\b", before):
         return True
     return bool(earlier) and attributed(speaker, before, earlier[-1], earlier[:-1])

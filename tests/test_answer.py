@@ -1115,6 +1115,14 @@ def test_a_follow_up_on_a_cited_answer_may_say_less_of_its_own_words(seeded, his
     assert answer.trace["support"][0]["support"] < seeded.settings.abstain_below  # under the bar for a new question
 
 
+@pytest.mark.parametrize("question", ["How did Moscow respond to that?", "so what did russia say back to that"])
+def test_how_a_state_responded_is_what_its_spokeswoman_said_next(seeded, question):
+    history = ["What did Sean Spicer say Trump expects the Russian government to do about Crimea?"]
+    answer = seeded.ask(question, history=history)
+    assert "Maria Zakharova clearly stated that Russia would not return the territory" in answer.text
+    assert "Obama" not in answer.text  # Trump's tweet, "he said" after a sentence about Russia, is not Russia's
+
+
 def test_a_yes_no_question_is_stated_by_one_sentence_about_whom_it_asks():
     from rag.answer import unstated_words
 
