@@ -775,14 +775,23 @@ def guesses(question: str, texts: Sequence[str]) -> list[str]:
 
     >>> guesses("the June summit was held in Vienna, 400 to 20?", ["The June summit in Geneva. It passed 419-3."])
     ['Vienna', '400', '20']
+    >>> guesses("My friend says that 2017 bill passed in 2016, right?", ["It passed the House."])
+    ['2016']
     """
     terms = frozenset().union(*(article_terms(text) for text in texts))
     names = unmentioned(names_in(question), terms)
     if (cleft := CLEFT.match(question)) and not any(matches(t, terms) for t in content_terms(cleft["guess"])):
         names += [w for w in cleft["guess"].split() if w not in names]  # "was it kellyanne conway who said …?"
+    story_years = {m[1] or m[2] for m in _STORY_YEAR.finditer(question)}
     figures = [n for n in re.findall(r"\b\d[\d,.]*\b", question)
-               if not any(re.search(rf"\b{re.escape(n)}\b", text) for text in texts)]
+               if n not in story_years and not any(re.search(rf"\b{re.escape(n)}\b", text) for text in texts)]
     return names + figures
+
+
+#: "that 2017 Russia sanctions bill", "the sanctions business from 2017": a year that says which story is meant,
+#: not a guess at when something happened ("Did Russia take Crimea in 2015?").
+_STORY_YEAR = re.compile(r"\b(?:the|that|this|these|those|its|from)\s+((?:19|20)\d\d)\b|"
+                         r"(?<!\bin )(?<!\bon )(?<!\bby )(?<!\bsince )\b((?:19|20)\d\d)(?=\s+[a-zA-Z])")
 
 
 #: "Was the summit held in Vienna?": a yes/no question that ends on a place.

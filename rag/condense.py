@@ -53,9 +53,14 @@ def is_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP.search(question)) or len(content_terms(question)) <= 1
 
 
-#: What a spoken or chatty question says before it asks: "um", "hey", "can you tell me", "do you know".
+#: What a format asks for, not what: "Short answer:", "Just the date:", "Cities only -", "In a word,".
+_FORMAT = (r"((short|quick|brief|simple) answer|in (short|brief|a word)|one (word|line)( answer)?|"
+           r"(just|only) (the )?[a-z]+|[a-z]+ only)( please)?\s*[:,–—-]")
+#: What a spoken or chatty question says before it asks: "um", "hey", "can you tell me", "do you know"; and
+#: what a question says about the answer's format.
 _PREAMBLE = re.compile(
-    r"^\s*(((hey|hi|hello|ok(ay)?|um+|uh+|er+m?|hmm+|so|well|right|alright|yeah|please|quick question)\b[,.!:]*"
+    r"^\s*((" + _FORMAT + r"|(hey|hi|hello|ok(ay)?|um+|uh+|er+m?|hmm+|so|well|right|alright|yeah|please|"
+    r"quick question)\b[,.!:]*"
     r"|(can|could|would|will) (you|u) (please )?(tell|remind|show|give) me( please)?\b[,:]*"
     r"|(do|does|did) (you|u|anyone) (happen to )?(know|remember|recall)\b[,:]*"
     r"|i('d| would)? (want|need|like|wanna|'d like|would like)( to)? (know|ask)\b[,:]*"
@@ -128,6 +133,8 @@ def plain(question: str) -> str:
     "what did you say about russias sanctions, what's the vote"
     >>> plain("What did the U.S. say?")
     'What did the U.S. say?'
+    >>> plain("Short answer: um, where did they meet?"), plain("Just the countries: who does the bill hit?")
+    ('where did they meet?', 'who does the bill hit?')
     >>> plain("someone told me the scandal was about Bannon. correct?"), plain("Obama, right? Who else?")
     ('the scandal was about Bannon?', 'Obama? Who else?')
     """

@@ -1123,6 +1123,26 @@ def test_how_a_state_responded_is_what_its_spokeswoman_said_next(seeded, questio
     assert "Obama" not in answer.text  # Trump's tweet, "he said" after a sentence about Russia, is not Russia's
 
 
+@pytest.mark.parametrize(("question", "expected"), [
+    ("I remember the sanctions business from 2017 and I was never clear on one thing. How did the House vote?",
+     "419-3"),
+    ("My neighbour says hardly anyone in the Senate opposed that 2017 sanctions bill. What was the tally there?",
+     "98-2"),
+])
+def test_a_year_that_says_which_story_is_meant_is_no_guess_to_correct(seeded, question, expected):
+    answer = seeded.ask(question)  # no article says "2017": the stories are undated
+    assert not answer.abstained and expected in answer.text and "2017" not in answer.text
+    corrected = seeded.ask("Did Russia grab Crimea in 2015?")  # a year the question guesses at is corrected
+    assert corrected.text.startswith("Nothing retrieved mentions 2015") and "March 2014" in corrected.text
+
+
+def test_what_a_question_says_about_the_answers_format_is_not_what_it_asks(seeded):
+    answer = seeded.ask("Short answer: whose Russia links had the White House in a controversy when Tillerson met "
+                        "Lavrov in Bonn?")
+    assert "Michael Flynn" in answer.text
+    assert seeded.ask("Date only: when did Michael Flynn resign?").abstained  # the articles never say
+
+
 def test_a_yes_no_question_is_stated_by_one_sentence_about_whom_it_asks():
     from rag.answer import unstated_words
 
