@@ -769,6 +769,12 @@ def unmentioned(names: Sequence[str], terms: frozenset[str]) -> list[str]:
     return [name for name in names if not any(mentions(alias, terms) for alias in aliases(name))]
 
 
+#: "that 2017 Russia sanctions bill", "the sanctions business from 2017": a year that says which story is meant,
+#: not a guess at when something happened ("Did Russia take Crimea in 2015?").
+_STORY_YEAR = re.compile(r"\b(?:the|that|this|these|those|its|from)\s+((?:19|20)\d\d)\b|"
+                         r"(?<!\bin )(?<!\bon )(?<!\bby )(?<!\bsince )\b((?:19|20)\d\d)(?=\s+[a-zA-Z])")
+
+
 def guesses(question: str, texts: Sequence[str]) -> list[str]:
     """The names and figures of a question that checks a claim which none of the ``texts`` gives: the asker's
     guesses, which the answer corrects rather than looks for.
@@ -786,12 +792,6 @@ def guesses(question: str, texts: Sequence[str]) -> list[str]:
     figures = [n for n in re.findall(r"\b\d[\d,.]*\b", question)
                if n not in story_years and not any(re.search(rf"\b{re.escape(n)}\b", text) for text in texts)]
     return names + figures
-
-
-#: "that 2017 Russia sanctions bill", "the sanctions business from 2017": a year that says which story is meant,
-#: not a guess at when something happened ("Did Russia take Crimea in 2015?").
-_STORY_YEAR = re.compile(r"\b(?:the|that|this|these|those|its|from)\s+((?:19|20)\d\d)\b|"
-                         r"(?<!\bin )(?<!\bon )(?<!\bby )(?<!\bsince )\b((?:19|20)\d\d)(?=\s+[a-zA-Z])")
 
 
 #: "Was the summit held in Vienna?": a yes/no question that ends on a place.
