@@ -588,14 +588,38 @@ def names_in(question: str) -> list[str]:
 
 #: "Mr Lavrov": a courtesy title, no name.
 _HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mister", "Dr", "Sir", "Madam", "Madame", "Prof", "Messrs"})
+#: What a question says beside what it asks: an aside between dashes or in brackets ("the Senate - their upper
+#: house, like our Lords - "), the user's own country's like of it ("our Commons"), and a guess it offers to be
+#: corrected ("was that held in Manila or where?"). ("In the Geneva story" is not set aside: it says which
+#: article answers.)
+_ASIDE = re.compile(r"\s[-–—]\s[^-–—?]+\s[-–—]\s|\([^)]*\)|,[^,?]*\bso to speak\b|\b(like )?our [A-Z][\w'-]*|"
+                    r"\b[A-Z][\w'-]* or (where|somewhere else|elsewhere)\b")
+#: The given name of a formally addressed person ("Mr. Joseph Biden", whom the articles call "Joe Biden").
+_FORMAL_GIVEN_NAME = re.compile(r"\b(Mr|Mrs|Ms|Dr)\.? [A-Z][a-z]+(?= [A-Z])")
+
+
+def asked_names(question: str) -> list[str]:
+    """The names of what the question asks about, not of what it says beside it (``_ASIDE``); a formally
+    addressed person by surname.
+
+    >>> asked_names("What was the vote in the Senate - their upper house, like our Lords - on the bill?")
+    ['Senate']
+    >>> asked_names("What was the House tally, their Commons so to speak?"), asked_names("Was it in Manila or where?")
+    (['House'], [])
+    >>> asked_names("Where did Mr. Vladimir Putin meet Mr. Joseph Biden (in June)?")
+    ['Putin', 'Biden']
+    """
+    return names_in(_FORMAL_GIVEN_NAME.sub(" ", _ASIDE.sub(" ", question)))
 
 
 #: "Asian", "European", "Japanese": an adjective of a region or people, which describes rather than names (a
 #: state's own adjective, "Russian", is one of its ``aliases`` and is checked as the state).
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(an|ean|ian|ese|ish|ic)$")
-#: Words of an official name that say what kind of body it is, which an article may word otherwise: "the Ministry
-#: of Foreign Affairs" is its "Foreign Ministry", "the Russian Federation" its "Russia".
-_BODY_WORDS = frozenset({"Affairs", "Federation", "Republic", "Kingdom", "Department", "Ministry", "Office"})
+#: Words of an official name or title that say what kind of body or office it is, which an article may word
+#: otherwise: "the Ministry of Foreign Affairs" is its "Foreign Ministry", "the Russian Federation" its "Russia",
+#: "the Chairman of the Government" its "Prime Minister".
+_BODY_WORDS = frozenset({"Affairs", "Federation", "Republic", "Kingdom", "Department", "Ministry", "Office",
+                         "Government", "Chairman"})
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
 _OF_NAME = re.compile(r"\b([A-Z][\w'.-]*) of (?:the )?([A-Z][\w'.-]*)")
 
@@ -1295,7 +1319,7 @@ class ExtractiveBackend:
         chosen = list(chosen)
         missing = []
         short = short_forms(question)
-        for name in names_in(question):
+        for name in asked_names(question):
             # "some Asian get-together" describes; "the Ministry of Foreign Affairs" is the articles' "Foreign Ministry"
             if (_DEMONYM.search(name) and len(aliases(name)) == 1) or name in _BODY_WORDS:
                 continue
@@ -1329,8 +1353,10 @@ class ExtractiveBackend:
         check (``query.claim``), like a yes/no question, must be mostly stated by one sentence (``unstated_words``),
         unless its guess was taken out to be ``corrected`` or it follows up an answer that cited its passages."""
         each = articles_asked(query.question)
-        # "… in each of the two articles" says where to look, not what to look for
-        weights = weighted_terms(dataclasses.replace(query, question=_EACH_ARTICLE.sub("", query.question)))
+        # "… in each of the two articles" says where to look, not what to look for; an aside ("- their upper
+        # house, like our Lords -") says nothing of what is asked
+        asked = _ASIDE.sub(" ", _EACH_ARTICLE.sub("", query.question))
+        weights = weighted_terms(dataclasses.replace(query, question=asked))
         df, n_docs = self.document_frequency(list(weights))
         cues = tuple(dataclasses.replace(w, people=people_in(texts)) if w.cue == "person" else w
                      for w in wanted(query.question, query.context))

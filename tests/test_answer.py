@@ -1214,3 +1214,16 @@ def test_who_replaced_someone_is_answered_only_by_a_sentence_that_says_who_repla
     assert "successor" in expected_cues(question)
     answer = seeded.ask(question)
     assert answer.abstained
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How did the Senate - the upper chamber, like our Lords - vote on the sanctions bill?", "98-2"),
+    ("What was the House tally on the sanctions bill, their Commons so to speak?", "419-3"),
+    ("Where was the June summit of Mr. Vladimir Putin and Mr. Joseph Biden held?", "Geneva"),
+    ("How did the Chairman of the Government, Mr. Dmitry Medvedev, describe the US sanctions?", "economic war"),
+    ("the putin biden summit the ministry brought up, was it held in Manila or where?", "Geneva"),
+])
+def test_what_a_question_says_beside_what_it_asks_need_not_be_in_the_articles(seeded, question, expected):
+    # an aside, the user's own country's like of a body, a formal given name, a guess offered to be corrected
+    answer = seeded.ask(question)
+    assert not answer.abstained and expected in answer.text
