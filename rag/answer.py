@@ -620,6 +620,24 @@ _DEMONYM = re.compile(r"^[A-Z][a-z]+(an|ean|ian|ese|ish|ic)$")
 #: "the Chairman of the Government" its "Prime Minister".
 _BODY_WORDS = frozenset({"Affairs", "Federation", "Republic", "Kingdom", "Department", "Ministry", "Office",
                          "Government", "Chairman"})
+#: A word English does not use (Zipf frequency under this in wordfreq's English lists) ...
+FOREIGN_EN = 1.5
+#: ... but German does (this or more): a German speaker's noun, capitalised as German writes nouns.
+FOREIGN_DE = 3.0
+
+
+def foreign_noun(word: str) -> bool:
+    """Whether a capitalised word is a German noun rather than a name ("How was the Abstimmung in the Senate?"):
+    the articles need not mention it. Looked up only for a word the answer's articles lack.
+
+    >>> foreign_noun("Abstimmung"), foreign_noun("Bonn"), foreign_noun("Zakharova"), foreign_noun("India")
+    (True, False, False, False)
+    """
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") < FOREIGN_EN and zipf_frequency(word, "de") >= FOREIGN_DE
+
+
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
 _OF_NAME = re.compile(r"\b([A-Z][\w'.-]*) of (?:the )?([A-Z][\w'.-]*)")
 
@@ -1328,7 +1346,7 @@ class ExtractiveBackend:
                 return (any(mentions(alias, terms) for alias in aliases(name))
                         or (name in short and mentions(short[name], terms)))
 
-            if any(named(s) for s in chosen):
+            if any(named(s) for s in chosen) or foreign_noun(name):
                 continue
             extra = next((s for s in scored if s.support >= self.threshold and s not in chosen and named(s)), None)
             if extra is None or len(chosen) >= MAX_SENTENCES + 1:

@@ -1227,3 +1227,13 @@ def test_what_a_question_says_beside_what_it_asks_need_not_be_in_the_articles(se
     # an aside, the user's own country's like of a body, a formal given name, a guess offered to be corrected
     answer = seeded.ask(question)
     assert not answer.abstained and expected in answer.text
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What was the Abstimmung in the House on the sanctions bill?", "419-3"),
+    ("In which month had Putin and Biden their Gipfeltreffen?", "June"),
+])
+def test_a_german_speakers_capitalised_nouns_are_not_names_the_articles_must_mention(seeded, question, expected):
+    answer = seeded.ask(question)
+    assert not answer.abstained and expected in answer.text
+    assert seeded.ask("What did Lavrov say in Bonn about North Korea?").abstained  # Bonn is a name English uses
