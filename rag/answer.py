@@ -347,7 +347,16 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
         out.append(Wanted("person", given, role=content_terms(people["role"])[0] if people["role"] else ""))
     elif _ASKS_WHO.search(question) and (office := _OFFICE.search(question)):  # "… senators … Who were they?"
         out.append(Wanted("person", given, role=content_terms(office[0])[0]))
+    if _AND_NAME_THEM.search(question):  # "How many areas …? List them all.": the list is the answer, counted by eye
+        out = [w for w in out if w.cue != "number"]
     return tuple(out)
+
+
+#: "How many … ? Name them.", "… how many were there and what were they?", "… and in which cities?": a count the
+#: question also asks to be listed, which the articles give as the list.
+_AND_NAME_THEM = re.compile(r"\b(how many|count)\b.*(\b(name|list|identify) (them|each|every|all)\b|"
+                            r"\bwhat (did|does|do) each\b|\bwhat (were|are) they\b|,\s*and (in )?(which|what|who)\b)",
+                            re.I)
 
 
 def expected_cues(question: str) -> tuple[str, ...]:

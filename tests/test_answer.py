@@ -1237,3 +1237,17 @@ def test_a_german_speakers_capitalised_nouns_are_not_names_the_articles_must_men
     answer = seeded.ask(question)
     assert not answer.abstained and expected in answer.text
     assert seeded.ask("What did Lavrov say in Bonn about North Korea?").abstained  # Bonn is a name English uses
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("In how many areas did the ministry say Russian and US interests coincide? List them.",
+     ["climate change", "cybersecurity"]),
+    ("How many tweets of Trump do the articles quote, and what did each say?", ["too soft", "dangerous low"]),
+    ("How many times did Lavrov and Tillerson meet, and in which cities?", ["Manila", "Bonn"]),
+])
+def test_how_many_asked_with_name_them_is_answered_by_the_list(seeded, question, expected):
+    # the articles give the list, not its count: the count is read off the list
+    assert "number" not in expected_cues(question)
+    answer = seeded.ask(question)
+    assert not answer.abstained and all(e in answer.text for e in expected)
+    assert "number" in expected_cues("How many senators voted against the bill?")  # a count alone still wants one
