@@ -352,7 +352,7 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     return tuple(out)
 
 
-#: "How many … ? Name them.", "… how many were there and what were they?", "… and in which cities?": a count the
+#: "How many … ? Name them.", "… how many were there and what were they?", "…, and in which cities?": a count the
 #: question also asks to be listed, which the articles give as the list.
 _AND_NAME_THEM = re.compile(r"\b(how many|count)\b.*(\b(name|list|identify) (them|each|every|all)\b|"
                             r"\bwhat (did|does|do) each\b|\bwhat (were|are) they\b|,\s*and (in )?(which|what|who)\b)",
