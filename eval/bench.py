@@ -35,7 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pipeline = Pipeline(Settings(data_dir=Path(tmp)))
         pipeline.ensure_seeds()
-        pipeline.ask(items[0].question)  # warm-up: model, Chroma, BM25, llama-index
+        pipeline.warm_up()  # model, Chroma, BM25, llama-index, word lists
         warm: list[float] = []
         for _ in range(args.runs):
             for item in items:

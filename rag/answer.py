@@ -647,6 +647,11 @@ def foreign_noun(word: str) -> bool:
     return zipf_frequency(word, "en") < FOREIGN_EN and zipf_frequency(word, "de") >= FOREIGN_DE
 
 
+def load_word_lists() -> None:
+    """Read ``foreign_noun``'s word lists now (~0.2 s), not during the first question that needs them."""
+    foreign_noun("Abstimmung")
+
+
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
 _OF_NAME = re.compile(r"\b([A-Z][\w'.-]*) of (?:the )?([A-Z][\w'.-]*)")
 

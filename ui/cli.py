@@ -37,7 +37,7 @@ def serve_command(ctx: click.Context, host: str, port: int) -> None:
         if seeded is not None:
             click.echo(f"(first use: ingested the seed articles: {seeded.summary()})", err=True)
         click.echo("warming up (loading the embedding model; exporting it for questions on first use)…", err=True)
-        pipeline.ask("What did Lavrov say in Manila?")
+        pipeline.warm_up()
 
         from ui.app import build_app, launch
 
