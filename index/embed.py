@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -170,6 +170,29 @@ class QueryVectors:
         vectors = self.embedder.embed(missing)
         with self._lock:
             self._vectors.update(zip(missing, vectors, strict=True))
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def prime_as_mean(self, text: str, parts: Sequence[str]) -> None:
+        """Embed only ``parts`` and give ``text`` (a question that asks for several things) the normalised mean
+        of their vectors: the parts hold the question's words, and a mean-pooling model's vector of a text is
+        close to the mean of its pieces'. Leaving the longest text out of the batch takes about 40% off
+        embedding a question in two parts, and answers were as good (docs/abstention.md)."""
+        if not parts:
+            self.prime([text])
+            return
+        self.prime(parts)
+        with self._lock:
+            if text in self._vectors:
+                self._vectors.move_to_end(text)
+                return
+            vectors = [self._vectors.get(part) for part in parts]
+        if any(v is None for v in vectors):  # evicted by a racing prime: embed it whole
+            self.prime([text])
+            return
+        mean = np.mean(np.stack(vectors), axis=0)  # type: ignore[arg-type]
+        with self._lock:
+            self._vectors[text] = (mean / np.linalg.norm(mean)).astype(np.float32)
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
 

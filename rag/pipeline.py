@@ -142,7 +142,8 @@ class Pipeline:
         # Each part of a question that asks for several things brings its own passages.
         context = f" ({', '.join(query.context)})" if query.context else ""
         part_queries = [part + context for part in query.parts]
-        self.embed_query.prime([query.text, *part_queries])  # one model call for the question and its parts
+        # one model call: for the question, or for its parts, whose mean is then the question's vector
+        self.embed_query.prime_as_mean(query.text, part_queries)
         passages = self.retriever.retrieve(query.text, k, filters, about)
         if part_queries:
             by_part = [self.retriever.retrieve(q, k, filters, about) for q in part_queries]
