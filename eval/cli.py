@@ -51,6 +51,7 @@ def _warm_up(system: Any, k: int, pipeline: Any = None, backend: str | None = No
 def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backend: str | None,
                     suffix: str = "") -> Any | None:
     from eval import distractors
+    from eval.run import pipeline_system
 
     message = distractors.missing_message(folder)
     if message:
@@ -74,9 +75,7 @@ def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backe
         click.echo(f"  {failed.line()}", err=True)
     dp = store.pipeline
 
-    def system(q: str, h: list[str], kk: int) -> Any:
-        return dp.ask(q, history=h, k=kk, backend=backend)
-
+    system = pipeline_system(dp, backend)
     _warm_up(system, k, dp, backend)
     return _run(system, items, k, "newsrag+distractors" + suffix)
 
@@ -109,7 +108,7 @@ def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int,
 
     from eval.baseline import make_baseline
     from eval.report import by_type_table, totals_table
-    from eval.run import DEFAULT_QA, load_qa, write_report
+    from eval.run import DEFAULT_QA, load_qa, pipeline_system, write_report
     from rag.cli import pipeline_from
 
     items = load_qa(qa_path or DEFAULT_QA)
@@ -128,9 +127,7 @@ def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int,
     if seeded is not None:
         click.echo(f"(first use: ingested the seed articles: {seeded.summary()})", err=True)
 
-    def system(q: str, h: list[str], kk: int) -> Any:
-        return pipeline.ask(q, history=h, k=kk, backend=backend)
-
+    system = pipeline_system(pipeline, backend)
     _warm_up(system, k, pipeline, backend)
     report = _run(system, items, k, "newsrag" + suffix)
     baseline = None

@@ -1,7 +1,7 @@
 """The eval runner: Q&A JSONL → one row of metrics per question, plus totals and per-type averages.
 
     items = load_qa(DEFAULT_QA)
-    report = evaluate(lambda q, h, k: pipeline.ask(q, history=h, k=k), items, k=5)
+    report = evaluate(pipeline_system(pipeline), items, k=5)
     write_report(report, Path("eval/out"))
 
 ``system`` is any callable ``(question, history, k) -> rag.types.Answer``: our pipeline, the plain
@@ -23,7 +23,7 @@ from rag.errors import NewsragError
 from rag.types import Answer
 
 __all__ = ["DEFAULT_QA", "TYPES", "EvalReport", "Evidence", "QAItem", "System", "evaluate", "load_qa",
-           "score_item", "write_report"]
+           "pipeline_system", "score_item", "write_report"]
 
 #: The project's question set.
 DEFAULT_QA = Path(__file__).resolve().parent / "qa.jsonl"
@@ -32,6 +32,17 @@ DEFAULT_QA = Path(__file__).resolve().parent / "qa.jsonl"
 TYPES = ("factoid", "numeric", "quote", "list", "temporal", "multi-doc", "follow-up", "unanswerable")
 
 System = Callable[[str, list[str], int], Answer]
+
+
+def pipeline_system(pipeline: Any, backend: str | None = None) -> System:
+    """The pipeline as a ``System`` that answers a follow-up as the chat does: with the answer to the
+    conversation's previous question at hand (the user read it a turn ago; the chat keeps it). That answer
+    is made before the follow-up is asked, so a follow-up's latency is its own turn's, not two turns'."""
+    def system(question: str, history: list[str], k: int) -> Answer:
+        previous = pipeline.previous_answer(history, k, backend) if history else None
+        return pipeline.ask(question, history=history, k=k, backend=backend, previous=previous)
+
+    return system
 
 
 @dataclass(frozen=True)

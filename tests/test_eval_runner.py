@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from eval.baseline import LlamaIndexDefault, make_baseline
-from eval.run import DEFAULT_QA, EvalReport, evaluate, load_qa, score_item, write_report
+from eval.run import DEFAULT_QA, EvalReport, evaluate, load_qa, pipeline_system, score_item, write_report
 from rag.errors import NotFoundError
 from rag.types import Answer
 
@@ -26,7 +26,7 @@ def small_items():
 @pytest.fixture(scope="module")
 def report(seeded, small_items) -> EvalReport:
     calls = []
-    result = evaluate(lambda q, h, k: seeded.ask(q, history=h, k=k), small_items, k=5,
+    result = evaluate(pipeline_system(seeded), small_items, k=5,
                       progress=lambda done, total: calls.append((done, total)))
     assert calls[0] == (0, 4) and calls[-1] == (4, 4)
     return result
@@ -62,6 +62,20 @@ def test_the_easy_numeric_question_is_retrieved(report):
     # "The bill was approved overwhelmingly by the Senators 98-2": one sentence, the top passages hold it
     row = report.rows[0]
     assert row["recall"] == 1.0 and row["mrr"] > 0
+
+
+def test_a_follow_up_is_asked_as_the_chat_asks_it_with_the_previous_answer_at_hand(seeded, monkeypatch):
+    asked = []
+    ask = seeded.ask
+    monkeypatch.setattr(seeded, "ask", lambda q, *a, **kw: asked.append((q, kw.get("previous"))) or ask(q, *a, **kw))
+    answer = pipeline_system(seeded)("And how did the House vote on it?", ["How did the Senate vote on the bill?"], 5)
+    (first, _), (last, previous) = asked[0], asked[-1]
+    assert first == "How did the Senate vote on the bill?"  # answered before the follow-up is asked
+    assert last == "And how did the House vote on it?" and previous is not None
+    assert "98-2" in previous.text
+    assert len(asked) == 2  # the follow-up did not ask the previous question again
+    assert answer.trace["rewritten"] and "419" in answer.text
+    assert answer.trace["timings_ms"]["total"] > 0  # the row's latency: this turn's own
 
 
 def test_score_item_of_a_hand_made_answer(small_items):
