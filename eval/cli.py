@@ -34,18 +34,17 @@ def _run(system: Any, items: list[Any], k: int, name: str) -> Any:
         return evaluate(system, items, k=k, progress=progress, name=name)
 
 
-#: Asked once before the timed questions, by each system alike; in no question set, so that no timed question
-#: finds its vector cached.
-WARM_UP_QUESTION = "What did the Foreign Ministry say about dialogue with Washington?"
-
-
 def _warm_up(system: Any, k: int, pipeline: Any = None, backend: str | None = None) -> None:
-    """Ask one throwaway question so that model loading and index building are not timed as latency; a
-    pipeline also loads what only some questions need (``Pipeline.warm_up``)."""
+    """Ask the same throwaway questions of each system, so that model loading, index building and a process's
+    slower first questions are not timed as latency; a pipeline also loads what only some questions need
+    (``Pipeline.warm_up``)."""
+    from rag.pipeline import WARM_UP_QUESTIONS
+
     if pipeline is not None:
-        pipeline.warm_up(WARM_UP_QUESTION, backend)
+        pipeline.warm_up(backend)
     else:
-        system(WARM_UP_QUESTION, [], k)
+        for question in WARM_UP_QUESTIONS:
+            system(question, [], k)
 
 
 def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backend: str | None,
