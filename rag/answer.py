@@ -194,7 +194,11 @@ _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |thr
                           r"ministers?|diplomats?|ambassadors?|governors?)|officials?|politicians?|leaders?|"
                           r"individuals?|spokes(wo)?m[ae]n|spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b|"
                           r"\b(which|what) ((?-i:[A-Z][\w.]*) |former |then |later |current )?"
-                          r"(president|predecessor|successor|counterpart)s?\b", re.I)
+                          r"(president|predecessor|successor|counterpart)s?\b|"
+                          # "Which Russian Foreign Ministry spokeswoman …?": an office after its body's capitalised
+                          # name; "what words did the spokeswoman …" asks for words
+                          r"\b(which|what) ((?-i:[A-Z][\w.'’-]*) ){1,4}(spokes(wo)?m[ae]n|spokespe(rson|ople)s?|"
+                          r"ministers?|diplomats?|officials?|envoys?)\b", re.I)
 #: The offices whose holders a "who" question asks for by name, wherever the question names the office
 #: ("I gather two senators voted against it. Who were those two?").
 _ASKS_WHO = re.compile(r"\b(who|whom)\b", re.I)

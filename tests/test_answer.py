@@ -686,6 +686,15 @@ def test_which_spokesperson_asks_for_a_persons_name(seeded):
     assert "Maria Zakharova" in answer.text
 
 
+def test_which_spokeswoman_of_a_named_body_asks_for_a_persons_name(seeded):
+    question = "Which Russian Foreign Ministry spokeswoman told reporters Moscow would not be handing Crimea back?"
+    assert "person" in expected_cues(question)
+    assert "Maria Zakharova" in seeded.ask(question).text
+    # a question about the spokeswoman's words asks for them, not for her name
+    assert "person" not in expected_cues("In what words did the spokeswoman of the Russian Ministry of Foreign "
+                                         "Affairs state her government's position?")
+
+
 def test_per_someone_is_according_to_them_and_per_the_story_only_says_where_to_look():
     assert speaker_in("per Lavrov, what did Tillerson ask about first?") == "Lavrov"
     assert expected_cues("How many senators backed it, per the story on Trump's tweet?") == ("number",)
