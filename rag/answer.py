@@ -229,13 +229,13 @@ class Wanted:
     #: For the "person" cue: the surnames of the people the retrieved articles name (see ``people_in``), and
     #: the role the question asks about ("senat" for "which senators"), which the sentence must say too; for
     #: the "place" cue, "city" when a city is asked for, which a country is not; for the "country" cue, "list"
-    #: when several states are asked for.
+    #: when several states are asked for; for the "name" cue, "speaker" when whose words they were is asked.
     people: frozenset[str] = frozenset()
     role: str = ""
 
     def given_by(self, text: str) -> bool:
-        if self.cue == "name":
-            return bool(new_names(text, self.given))
+        if self.cue == "name":  # "Who said …?" is not answered by words a pronoun speaks ("…," she told reporters)
+            return bool(new_names(text, self.given)) and not (self.role == "speaker" and _PRONOUN_SPEAKER.search(text))
         if self.cue == "person":
             return (any(name.split()[-1] in self.people for name in new_names(text, self.given))
                     and (not self.role or matches(self.role, term_set(text))))
@@ -340,7 +340,7 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     question = _IN_THE_REPORT.sub("", question)  # "…, according to the report on Trump's tweet?" asks for no words
     out = [Wanted(name, given) for name, (asks, _) in CUES.items() if asks.search(question)]
     if _ASKS_NAME.search(question) and not CUES["blame"][0].search(question):  # "who did they blame?": "Washington"
-        out.append(Wanted("name", given))
+        out.append(Wanted("name", given, role="speaker" if _ASKS_WHO_SAID.search(question) else ""))
     if _ASKS_COUNTRIES.search(question):
         out.append(Wanted("country", given, role="list"))
     elif _ASKS_COUNTRY.search(question):
@@ -450,6 +450,11 @@ _ACCORDING_TO = re.compile(r"^\s*(according to|per) (?P<who>[^,?]+),\s*(what|whi
 _WORDS_OF = re.compile(r"(?P<who>\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)['’]s\s+(own |exact |actual )?words\b")
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
+#: "Who said Russia won't give Crimea back?" asks whose words they were, which "…," she told reporters" leaves to
+#: the sentence before.
+_ASKS_WHO_SAID = re.compile(r"\b(who|whom)\b[^?]*\b(said|says|say|told|tells|stated|states|claimed|declared|"
+                            r"insisted)\b", re.I)
+_PRONOUN_SPEAKER = re.compile(rf"[,\"”]\s*(he|she|they)\s+{_SPOKE}\b", re.I)
 _QUOTING = r"(said|says|quoted|[Aa]ccording to)"
 _ATTRIBUTION = rf"\b({_SPOKE}|{_QUOTING}|saying)\b"
 

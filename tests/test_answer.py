@@ -695,6 +695,16 @@ def test_which_spokeswoman_of_a_named_body_asks_for_a_persons_name(seeded):
                                          "Affairs state her government's position?")
 
 
+def test_who_said_it_is_not_answered_by_words_a_pronoun_speaks(seeded):
+    # "…," she told reporters: the quote is hers, her name is in the sentence before
+    [name] = [w for w in wanted("Who said they will not give back Crimea?") if w.cue == "name"]
+    assert not name.given_by('"Crimea is part of the Russian Federation," she told reporters.')
+    assert name.given_by("Russia's Foreign Ministry spokeswoman Maria Zakharova clearly stated that Russia would not "
+                         "return the territory.")
+    question = "Who is the porte-parole of the foreign ministry russe who said they will not give back Crimea?"
+    assert "Maria Zakharova" in seeded.ask(question).text
+
+
 def test_per_someone_is_according_to_them_and_per_the_story_only_says_where_to_look():
     assert speaker_in("per Lavrov, what did Tillerson ask about first?") == "Lavrov"
     assert expected_cues("How many senators backed it, per the story on Trump's tweet?") == ("number",)
