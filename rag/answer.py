@@ -141,7 +141,9 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "source": (  # "Which news agency quoted Tillerson?": who passed the words on ("CNN quoted Tillerson as saying.")
         re.compile(r"\b(which|what) (news |media )?(agency|outlet|network|newspaper|channel|broadcaster|"
                    r"organi[sz]ation|publication|paper|wire)\b"
-                   r".*\b(quot|report|cit|carr|ran\b|publish)|\bwho (quoted|reported|cited)\b|"
+                   # "… had Tillerson's line", "… did they get his words from"
+                   r".*\b(quot|report|cit|carr|ran\b|publish|lines?\b|words\b|remarks\b|comments\b)|"
+                   r"\bwho (quoted|reported|cited)\b|"
                    r"\baccording to whom\b|\b(quoted|reported|cited) by whom\b|"
                    # "Which media quoted …", terse "outlet quoting Tillerson Bonn", "quoted by which agency"
                    r"\b(media|press|outlet|agency|network|newspaper|broadcaster)\b.*\bquot|"

@@ -990,6 +990,8 @@ def test_only_a_claim_is_checked(seeded):
 @pytest.mark.parametrize("question", [
     "Which media quoted Tillerson after he met Lavrov in Bonn?",
     "outlet quoting Tillerson Bonn",
+    "which outlet had Tillerson's line about standing up for America and her allies? want to credit the source",
+    "what news channel did they get tillersons words from?",
 ])
 def test_which_outlet_quoted_someone_is_answered_by_the_attribution(seeded, question):
     answer = seeded.ask(question)
