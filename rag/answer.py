@@ -164,6 +164,14 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(Collegium|Council|Committee|Board|Commission|Assembly|Parliament|Duma|Presidium|Politburo|"
                    r"Cabinet|Secretariat|Bureau|Directorate)\b"),
     ),
+    "opening": (  # "What was the first thing Tillerson asked?", "What did he open with?": "first of all"
+        re.compile(r"\b(first thing|first (question|topic|issue|subject|point|matter)|"
+                   r"(ask|asked|want|wanted to know|raise|raised|bring up|brought up|bring|brought)( \w+)? "
+                   r"(about )?first|first (ask|asked|want|wanted|raise|raised|bring|brought)|"
+                   r"open(ed|s)? (up )?with|start(ed|s)? (off |out )?with|beg[ia]n with|"
+                   r"kick(ed|s)? (things )?off with|(lead|led) with)\b", re.I),
+        re.compile(r"\bfirst of all\b|\b(started|began|opened) with\b", re.I),
+    ),
     "successor": (  # "Who took over once Flynn was gone?": only a sentence that says who replaced him answers
         re.compile(r"\b(who|whom)\b[^?]*\b(replac\w*|succeed\w*|successor|took over|take over|taken over|"
                    r"stepped in|step in|filled (his|her|the) (post|job|role|shoes)|took (his|her) (place|job|post))\b|"

@@ -634,6 +634,18 @@ def test_a_speakers_own_words_may_be_a_little_under_the_bar(seeded):
     assert "stand up for the interests and values" in answer.text
 
 
+@pytest.mark.parametrize(("question", "history"), [
+    ("What was the first thing Tillerson asked him about?",
+     "Which Russian foreign minister met Tillerson at the ASEAN forum?"),
+    ("and what did he say Tillerson opened with?",
+     "what did Lavrov say came up in his Manila sit-down with Tillerson?"),
+])
+def test_what_came_first_is_answered_by_what_a_sentence_says_came_first(seeded, question, history):
+    # "He wanted to know, first of all, and he started with this, the details of those decisions …"
+    assert "opening" in expected_cues(question)
+    assert "details of those decisions" in seeded.ask(question, history=[history]).text
+
+
 def test_according_to_someone_what_asks_for_their_words_and_a_sentence_opening_so_gives_them(seeded):
     answer = seeded.ask("According to Lavrov, what was the first thing Tillerson wanted to hear about when they "
                         "sat down?")
