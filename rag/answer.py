@@ -160,7 +160,10 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "body": (  # "After a meeting of which body was the statement issued?": "a meeting of the Ministry's Collegium"
         re.compile(r"\b(which|what)\s+(\w+\s+){0,3}(body|organ|committee|council|board|panel|institution)\b|"
                    r"\b(meeting|session|sitting) of (which|what)\b|\bname of (that|the|this) (body|committee|"
-                   r"council|board|panel|meeting)\b", re.I),
+                   r"council|board|panel|meeting)\b|"
+                   # "What meeting was the 2021 statement put out after?": the body that met
+                   r"\b(what|which) (kind of |sort of |type of )?(\w+ )?(meeting|session|gathering)\b"
+                   r"(?=[^?]*\b(statement|published|issued|released|put out|came out|before|after|preceded)\b)", re.I),
         re.compile(r"\b(Collegium|Council|Committee|Board|Commission|Assembly|Parliament|Duma|Presidium|Politburo|"
                    r"Cabinet|Secretariat|Bureau|Directorate)\b"),
     ),

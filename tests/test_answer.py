@@ -646,6 +646,16 @@ def test_what_came_first_is_answered_by_what_a_sentence_says_came_first(seeded, 
     assert "details of those decisions" in seeded.ask(question, history=[history]).text
 
 
+@pytest.mark.parametrize("question", [
+    "The 2021 foreign ministry statement didn't just come out of nowhere — what meeting was it published after?",
+    "Just curious - the 2021 statement from Moscow, what kind of ministry meeting was it released after?",
+])
+def test_what_meeting_came_before_a_statement_asks_for_the_body_that_met(seeded, question):
+    # "… according to the statement published on Wednesday following a meeting of the Ministry's Collegium."
+    assert "body" in expected_cues(question)
+    assert "Collegium" in seeded.ask(question).text
+
+
 def test_according_to_someone_what_asks_for_their_words_and_a_sentence_opening_so_gives_them(seeded):
     answer = seeded.ask("According to Lavrov, what was the first thing Tillerson wanted to hear about when they "
                         "sat down?")
