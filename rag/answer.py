@@ -175,6 +175,11 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"kick(ed|s)? (things )?off with|(lead|led) with)\b", re.I),
         re.compile(r"\bfirst of all\b|\b(started|began|opened) with\b", re.I),
     ),
+    "areas": (  # "Which areas did the ministry say interests line up on?": a list ("such as A, B and C"); "what
+        # would the US do in areas where it disagrees" asks for no list
+        re.compile(r"(?<!\bin )\b(areas|fields|domains|spheres)\b", re.I),
+        re.compile(r"\bsuch as\b|\b\w+(\s\w+)?,\s\w+(\s\w+)?,?\s(and|or)\s\w+", re.I),
+    ),
     "successor": (  # "Who took over once Flynn was gone?": only a sentence that says who replaced him answers
         re.compile(r"\b(who|whom)\b[^?]*\b(replac\w*|succeed\w*|successor|took over|take over|taken over|"
                    r"stepped in|step in|filled (his|her|the) (post|job|role|shoes)|took (his|her) (place|job|post))\b|"

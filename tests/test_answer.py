@@ -656,6 +656,18 @@ def test_what_meeting_came_before_a_statement_asks_for_the_body_that_met(seeded,
     assert "Collegium" in seeded.ask(question).text
 
 
+@pytest.mark.parametrize("question", [
+    "Nice to see at least some optimism there! Which areas did the ministry say the two countries' interests "
+    "actually line up on?",
+    "In which areas sees the Foreign Ministry still chances for dialogue with the Americans? Please all of them.",
+])
+def test_which_areas_is_answered_by_the_sentence_that_lists_them(seeded, question):
+    # not by Tillerson's "the interests and values of America and her allies"
+    assert "areas" in expected_cues(question)
+    assert "strategic stability, climate change, cybersecurity" in seeded.ask(question).text
+    assert "areas" not in expected_cues("Tillerson's words on what the US would do in areas where it disagrees?")
+
+
 def test_according_to_someone_what_asks_for_their_words_and_a_sentence_opening_so_gives_them(seeded):
     answer = seeded.ask("According to Lavrov, what was the first thing Tillerson wanted to hear about when they "
                         "sat down?")
