@@ -658,25 +658,33 @@ _BODY_WORDS = frozenset({"Affairs", "Federation", "Republic", "Kingdom", "Depart
                          "Government", "Chairman"})
 #: A word English does not use (Zipf frequency under this in wordfreq's English lists) ...
 FOREIGN_EN = 1.5
-#: ... but German does (this or more): a German speaker's noun, capitalised as German writes nouns.
-FOREIGN_DE = 3.0
+#: ... but one of these languages does (this or more): the reader's own word for what they ask about.
+FOREIGN_USE = 3.0
+FOREIGN_LANGUAGES = ("de", "fr", "es")
 
 
 def foreign_noun(word: str) -> bool:
-    """Whether a capitalised word is a German noun rather than a name ("How was the Abstimmung in the Senate?"):
-    the articles need not mention it. Looked up only for a word the answer's articles lack.
+    """Whether a capitalised word is a German, French or Spanish reader's own word rather than a name ("How
+    was the Abstimmung in the Senate?", "the Crimée", "the votación in the Senado"): the articles, in English,
+    need not mention it. Looked up only for a word the answer's articles lack.
 
-    >>> foreign_noun("Abstimmung"), foreign_noun("Bonn"), foreign_noun("Zakharova"), foreign_noun("India")
-    (True, False, False, False)
+    >>> [foreign_noun(w) for w in ("Abstimmung", "Crimée", "Senado")]
+    [True, True, True]
+    >>> [foreign_noun(w) for w in ("Bonn", "Zakharova", "India", "Smolenskaya", "Collegium")]
+    [False, False, False, False, False]
     """
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, "en") < FOREIGN_EN and zipf_frequency(word, "de") >= FOREIGN_DE
+    return (zipf_frequency(word, "en") < FOREIGN_EN
+            and any(zipf_frequency(word, language) >= FOREIGN_USE for language in FOREIGN_LANGUAGES))
 
 
 def load_word_lists() -> None:
-    """Read ``foreign_noun``'s word lists now (~0.2 s), not during the first question that needs them."""
-    foreign_noun("Abstimmung")
+    """Read ``foreign_noun``'s word lists now (~0.2 s each), not during the first question that needs them."""
+    from wordfreq import zipf_frequency
+
+    for language in ("en", *FOREIGN_LANGUAGES):
+        zipf_frequency("word", language)
 
 
 #: "House of Representatives", "Secretary of State": a name whose second half an article may leave out.
