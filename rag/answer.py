@@ -161,15 +161,19 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(which|what)\s+(\w+\s+){0,3}(body|organ|committee|council|board|panel|institution)\b|"
                    r"\b(meeting|session|sitting) of (which|what)\b|\bname of (that|the|this) (body|committee|"
                    r"council|board|panel|meeting)\b|"
-                   # "What meeting was the 2021 statement put out after?": the body that met
+                   # "What meeting was the 2021 statement put out after?", "The statement came after what meeting?":
+                   # the body that met
                    r"\b(what|which) (kind of |sort of |type of )?(\w+ )?(meeting|session|gathering)\b"
-                   r"(?=[^?]*\b(statement|published|issued|released|put out|came out|before|after|preceded)\b)", re.I),
+                   r"(?=[^?]*\b(statement|published|issued|released|put out|came out|before|after|preceded)\b)|"
+                   r"^(?=.*\b(statement|declaration)\b).*\b(what|which) (kind of |sort of |type of )?(\w+ )?"
+                   r"(meeting|session|gathering)\b", re.I),
         re.compile(r"\b(Collegium|Council|Committee|Board|Commission|Assembly|Parliament|Duma|Presidium|Politburo|"
                    r"Cabinet|Secretariat|Bureau|Directorate)\b"),
     ),
     "opening": (  # "What was the first thing Tillerson asked?", "What did he open with?": "first of all"
         re.compile(r"\b(first thing|first (question|topic|issue|subject|point|matter)|"
-                   r"(ask|asked|want|wanted to know|raise|raised|bring up|brought up|bring|brought)( \w+)? "
+                   r"(ask|asked|want|wanted to know|raise|raised|bring up|brought up|bring|brought|find out|know|"
+                   r"learn|hear)( \w+)? "
                    r"(about )?first|first (ask|asked|want|wanted|raise|raised|bring|brought)|"
                    r"open(ed|s)? (up )?with|start(ed|s)? (off |out )?with|beg[ia]n with|"
                    r"kick(ed|s)? (things )?off with|(lead|led) with)\b", re.I),

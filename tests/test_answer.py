@@ -639,6 +639,8 @@ def test_a_speakers_own_words_may_be_a_little_under_the_bar(seeded):
      "Which Russian foreign minister met Tillerson at the ASEAN forum?"),
     ("and what did he say Tillerson opened with?",
      "what did Lavrov say came up in his Manila sit-down with Tillerson?"),
+    ("And what did he say Tillerson was most keen to find out first?",
+     "What did Lavrov say about his meeting with Tillerson in Manila?"),
 ])
 def test_what_came_first_is_answered_by_what_a_sentence_says_came_first(seeded, question, history):
     # "He wanted to know, first of all, and he started with this, the details of those decisions …"
@@ -649,6 +651,7 @@ def test_what_came_first_is_answered_by_what_a_sentence_says_came_first(seeded, 
 @pytest.mark.parametrize("question", [
     "The 2021 foreign ministry statement didn't just come out of nowhere — what meeting was it published after?",
     "Just curious - the 2021 statement from Moscow, what kind of ministry meeting was it released after?",
+    "The Moscow statement on US ties came after what meeting? Just the name for the cue.",
 ])
 def test_what_meeting_came_before_a_statement_asks_for_the_body_that_met(seeded, question):
     # "… according to the statement published on Wednesday following a meeting of the Ministry's Collegium."
