@@ -472,8 +472,8 @@ _ACCORDING_TO = re.compile(r"^\s*(according to|per) (?P<who>[^,?]+),\s*(what|whi
 _WORDS_OF = re.compile(r"(?P<who>\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)['’]s\s+(own |exact |actual )?words\b")
 #: Verbs that follow a speaker ("Lavrov said"), and those a speaker follows ("quoted Tillerson as saying").
 _SPOKE = r"(said|says|told|tells|tweeted|stated|added|commented|described|explained|asked|wrote|warned|called|replied)"
-#: "Who said Russia won't give Crimea back?" asks whose words they were, which "…," she told reporters" leaves to
-#: the sentence before.
+#: "Who said Russia won't give Crimea back?" asks whose words they were, which a quote ending "…, she told
+#: reporters" leaves to the sentence before.
 _ASKS_WHO_SAID = re.compile(r"\b(who|whom)\b[^?]*\b(said|says|say|told|tells|stated|states|claimed|declared|"
                             r"insisted)\b", re.I)
 _PRONOUN_SPEAKER = re.compile(rf"[,\"”]\s*(he|she|they)\s+{_SPOKE}\b", re.I)
@@ -684,7 +684,8 @@ def foreign_noun(word: str) -> bool:
 
 
 def load_word_lists() -> None:
-    """Read ``foreign_noun``'s word lists now (~0.2 s each), not during the first question that needs them."""
+    """Read ``foreign_noun``'s word lists now (tenths of a second), not during the first question that needs
+    them."""
     from wordfreq import zipf_frequency
 
     for language in ("en", *FOREIGN_LANGUAGES):
