@@ -167,11 +167,7 @@ class QueryVectors:
                 self._vectors.move_to_end(text)
         if not missing:
             return
-        vectors = self.embedder.embed(missing)
-        with self._lock:
-            self._vectors.update(zip(missing, vectors, strict=True))
-            while len(self._vectors) > self.size:
-                self._vectors.popitem(last=False)
+        self._keep(missing, self.embedder.embed(missing))
 
     def prime_as_mean(self, text: str, parts: Sequence[str]) -> None:
         """Embed only ``parts`` and give ``text`` (a question that asks for several things) the normalised mean
@@ -186,13 +182,17 @@ class QueryVectors:
             if text in self._vectors:
                 self._vectors.move_to_end(text)
                 return
-            vectors = [self._vectors.get(part) for part in parts]
-        if any(v is None for v in vectors):  # evicted by a racing prime: embed it whole
+            vectors = [v for part in parts if (v := self._vectors.get(part)) is not None]
+        if len(vectors) < len(parts):  # evicted by a racing prime: embed it whole
             self.prime([text])
             return
-        mean = np.mean(np.stack(vectors), axis=0)  # type: ignore[arg-type]
+        mean = np.mean(np.stack(vectors), axis=0)
+        self._keep([text], [(mean / np.linalg.norm(mean)).astype(np.float32)])
+
+    def _keep(self, texts: Sequence[str], vectors: Iterable[np.ndarray]) -> None:
+        """Store the texts' vectors as the most recent, dropping the oldest beyond ``size``."""
         with self._lock:
-            self._vectors[text] = (mean / np.linalg.norm(mean)).astype(np.float32)
+            self._vectors.update(zip(texts, vectors, strict=True))
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
 
