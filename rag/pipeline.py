@@ -149,9 +149,8 @@ class Pipeline:
         part_queries = [part + context for part in query.parts]
         # one model call: for the question, or for its parts, whose mean is then the question's vector
         self.embed_query.prime_as_mean(query.text, part_queries)
-        passages = self.retriever.retrieve(query.text, k, filters, about)
-        if part_queries:
-            by_part = [self.retriever.retrieve(q, k, filters, about) for q in part_queries]
+        passages, *by_part = self.retriever.retrieve_many([query.text, *part_queries], k, filters, about)
+        if by_part:
             passages = merge_parts(passages, by_part, k)
         t2 = time.perf_counter()
         answer = self.backend(backend).answer(query, passages)

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from index.store import sentence_chunk
+from index.store import sentence_chunk, tied_across_chunks
 from index.types import Chunk
 from rag.pipeline import conversation_articles
 from rag.retrieve import collapse_near_duplicates, shingles
@@ -201,15 +201,47 @@ def test_a_sentence_a_page_repeats_in_every_chunk_proposes_only_one_chunk(pipeli
     assert pipeline.ingest([page]).ok
     assert len(pipeline.store.chunks.get(where={"file": "page.txt"})["ids"]) >= len(topics)  # one per paragraph
     vector = pipeline.embed_query("What did Trump achieve that no Western leader has?")
-    best = pipeline.store.chunks_by_best_sentence(vector, 40)
+    (best,) = pipeline.store.chunks_by_best_sentence([vector], 40)
     top = max(best.values())
     assert sum(score == pytest.approx(top, abs=1e-6) for score in best.values()) == 1
+
+
+def test_a_question_and_its_parts_are_retrieved_as_each_alone_with_one_sentence_query(seeded):
+    """Two-part questions retrieve three times; their nearest sentences come from one Chroma query."""
+    queries = ["Who was the US president at the Geneva summit, and who signed the sanctions bill?",
+               "Who was the US president at the Geneva summit", "who signed the sanctions bill"]
+    alone = [seeded.retriever.retrieve(q, 5) for q in queries]
+    sentences = seeded.store.sentences
+    calls: list[int] = []
+    real_query = sentences.query
+
+    def counted(**kwargs):
+        calls.append(len(kwargs["query_embeddings"]))
+        return real_query(**kwargs)
+
+    sentences.query = counted
+    try:
+        together = seeded.retriever.retrieve_many(queries, 5)
+    finally:
+        del sentences.query
+    assert calls == [3]
+    assert [[(p.chunk.chunk_id, p.rank) for p in ps] for ps in together] == \
+        [[(p.chunk.chunk_id, p.rank) for p in ps] for ps in alone]
+    assert [p.score for ps in together for p in ps] == pytest.approx([p.score for ps in alone for p in ps])
+
+
+def test_only_ties_across_chunks_can_repeat_a_sentence():
+    """A run of equal distances inside one chunk proposes that chunk once whatever its texts: no read."""
+    ids = ["a:0", "a:1", "b:0", "b:1", "c:2", "d:0"]
+    assert tied_across_chunks(ids, [0.1, 0.1, 0.3, 0.35, 0.35, 0.6]) == {"b:1", "c:2"}
+    assert tied_across_chunks(ids, [0.1, 0.1, 0.3, 0.4, 0.5, 0.6]) == set()
+    assert tied_across_chunks([], []) == set()
 
 
 def test_the_dense_side_names_every_chunk_of_the_sentences_it_finds(seeded):
     """Only ids and distances are read from the sentence collection: each id must name its chunk."""
     vector = seeded.embed_query("How did the Senate vote on the sanctions bill?")
-    best = seeded.store.chunks_by_best_sentence(vector, 200)
+    (best,) = seeded.store.chunks_by_best_sentence([vector], 200)
     stored = seeded.store.sentences.get(include=["metadatas"])
     assert set(best) == {m["chunk_id"] for m in stored["metadatas"]}  # the seeds have fewer than 200 sentences
     assert all(sentence_chunk(i) == m["chunk_id"] for i, m in zip(stored["ids"], stored["metadatas"], strict=True))
