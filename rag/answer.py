@@ -1052,8 +1052,16 @@ def coverage_in_context(weights: dict[str, float], idf: dict[str, float], own: A
     ...                     frozenset({"bill"}))
     0.75
     """
-    own_share = coverage(weights, idf, own)
-    return own_share + BEFORE_SHARE * (coverage(weights, idf, own | before) - own_share)
+    # one pass, as ``coverage(own)`` and ``coverage(own | before)`` would add up (a term is matched by the union
+    # when by either part): each term is looked for once in each part, not twice in ``own``
+    weighted = [(w * idf.get(t, 0.0), t) for t, w in weights.items()]
+    total = sum(x for x, _ in weighted)
+    if total == 0:
+        return 0.0
+    in_own = [matches(t, own) for _, t in weighted]
+    own_share = sum(x for (x, _), hit in zip(weighted, in_own, strict=True) if hit) / total
+    in_either = sum(x for (x, t), hit in zip(weighted, in_own, strict=True) if hit or matches(t, before)) / total
+    return own_share + BEFORE_SHARE * (in_either - own_share)
 
 
 def idf_weights(df: dict[str, int], n_docs: int) -> dict[str, float]:
@@ -1077,6 +1085,12 @@ def published_in(article: ArticleInfo) -> frozenset[str]:
     return frozenset({str(article.published.year)}) if article.published else frozenset()
 
 
+@lru_cache(maxsize=4096)
+def context_terms(before: str, article: ArticleInfo) -> frozenset[str]:
+    """The words a sentence leans on: those of the sentence before it, and the year its article came out."""
+    return term_set(before) | published_in(article)
+
+
 def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tuple[str, int], np.ndarray],
           weights: dict[str, float], idf: dict[str, float], passages: list[Passage],
           cues: tuple[Wanted, ...] = ()) -> list[Sentence]:
@@ -1088,8 +1102,8 @@ def score(sentences: list[Sentence], query_vector: np.ndarray, vectors: dict[tup
     scored = []
     for s in sentences:
         vector = vectors.get((s.article.doc_id, s.start))
-        dense = float(np.clip(vector @ query_vector, 0.0, 1.0)) if vector is not None else 0.0
-        before = term_set(s.before) | published_in(s.article)
+        dense = min(max(float(vector @ query_vector), 0.0), 1.0) if vector is not None else 0.0
+        before = context_terms(s.before, s.article)
         lexical = coverage_in_context(weights, idf, term_set(s.text), before) if weights else dense
         given = [w.given_by(s.text) for w in cues]
         needed = [g for w, g in zip(cues, given, strict=True) if w.cue in REQUIRED_CUES]
