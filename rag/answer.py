@@ -1433,11 +1433,12 @@ class ExtractiveBackend:
 
     def choose(self, query: Query, passages: list[Passage], candidates: list[Sentence],
                vectors: dict[tuple[str, int], np.ndarray], texts: Sequence[str],
-               corrected: bool = False) -> tuple[list[Sentence], list[Sentence], str]:
+               corrected: bool = False, score_only: bool = False) -> tuple[list[Sentence], list[Sentence], str]:
         """The candidate sentences that answer ``query`` (none to abstain), every candidate scored, and why
         it abstains; ``texts`` are the passages' articles (where a speaker's title is looked up). A claim to
         check (``query.claim``), like a yes/no question, must be mostly stated by one sentence (``unstated_words``),
-        unless its guess was taken out to be ``corrected`` or it follows up an answer that cited its passages."""
+        unless its guess was taken out to be ``corrected`` or it follows up an answer that cited its passages.
+        With ``score_only``, the candidates are scored and none is chosen."""
         each = articles_asked(query.question)
         # "… in each of the two articles" says where to look, not what to look for; an aside ("- their upper
         # house, like our Lords -") says nothing of what is asked
@@ -1461,6 +1462,8 @@ class ExtractiveBackend:
         elif query.follows and REFERS_BACK.search(query.question):
             scored = [dataclasses.replace(s, follows_previous=(s.article.doc_id, s.end) in query.follows)
                       for s in scored]
+        if score_only:
+            return [], scored, reason
         about_report = ABOUT_REPORT.search(_IN_THE_REPORT.sub("", query.question))  # not "According to the article, …"
         chosen = byline_of_best_article(scored) if about_report else []
         one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
@@ -1517,7 +1520,14 @@ class ExtractiveBackend:
             cased = dataclasses.replace(cased, question=without(cased.question, guessed),
                                         text=without(cased.text, guessed), claim=False,
                                         parts=tuple(without(part, guessed) for part in cased.parts))
-        chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts, corrected=bool(guessed))
+        # "Who was at Geneva, and who signed the bill?": the best sentence for each part
+        by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,
+                               vectors, texts)[0] for part in cased.parts]
+        # when every part has its answer, the whole question's sentences are only scored (what the answer spans
+        # and the trace read), not chosen: the parts' answers are the answer
+        parts_answer = bool(by_part) and all(by_part)
+        chosen, scored, reason = self.choose(cased, passages, candidates, vectors, texts, corrected=bool(guessed),
+                                             score_only=parts_answer)
         if guessed and chosen:
             guess = shown[0]
             # a guessed day or figure is corrected only by a sentence that gives one ("signed on a Monday?")
@@ -1528,11 +1538,9 @@ class ExtractiveBackend:
             elif ungiven:
                 chosen, reason = [], f"no passage about this gives a {ungiven[0]} instead of {guess}"
         unanswered: list[str] = []
-        if query.parts:  # "Who was at Geneva, and who signed the bill?": the best sentence for each part
-            by_part = [self.choose(Query(text=part, question=part, context=query.context), passages, candidates,
-                                   vectors, texts)[0] for part in cased.parts]
+        if query.parts:
             from_parts = [s for part_chosen in by_part for s in part_chosen]
-            if all(by_part):
+            if parts_answer:
                 chosen = from_parts
             else:  # the whole question's answer (if any), with what the parts that have one add to it
                 chosen = chosen + from_parts
