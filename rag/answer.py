@@ -1391,10 +1391,15 @@ class ExtractiveBackend:
         self.text_of: Callable[[str], str] = lru_cache(maxsize=ARTICLE_CACHE)(article_text)
         self.terms_of: Callable[[str], frozenset[str]] = lru_cache(maxsize=ARTICLE_CACHE)(
             lambda doc_id: article_terms(self.text_of(doc_id)))
+        self._earlier = lru_cache(maxsize=4096)(self._sentences_before)
 
     def earlier(self, s: Sentence, n: int = 3) -> tuple[str, ...]:
         """Up to ``n`` sentences of the article before ``s.before``, nearest last."""
-        head = self.text_of(s.article.doc_id)[max(0, s.start - len(s.before) - 1200) : s.start].rstrip()
+        return self._earlier(s.article.doc_id, s.start, len(s.before), n)
+
+    def _sentences_before(self, doc_id: str, start: int, before: int, n: int) -> tuple[str, ...]:
+        # cached in __init__: a speaker's words are looked for under each of the speaker's names, in each part
+        head = self.text_of(doc_id)[max(0, start - before - 1200) : start].rstrip()
         return tuple(_SENTENCE_BREAK.split(head)[:-1][-n:])
 
     def cover_names(self, question: str, chosen: list[Sentence],
