@@ -52,6 +52,10 @@ ITEMS = load_qa(DEFAULT_QA)
 #   97-104 eight, run once on one session's final code: a lawyer's formal questions, a Spanish speaker,
 #          fast phone typing with misspelt names, a reading-comprehension worksheet, a chatty podcast host,
 #          questions about what did not happen, a newsreader's synonyms, a fact-checker's yes/no claims.
+#   105-112 eight, run once on one session's final code: a history teacher's quiz, a retired diplomat's
+#          formal titles, a non-native speaker's grammar, a data journalist's figures and attributions, a
+#          sceptic double-checking claims, a chatty radio host, a student comparing 2017 with 2021, quick
+#          lowercase phone queries.
 HELD_OUT_SETS = dict(sorted((int(path.stem.removeprefix("heldout") or 1), load_qa(path))  # heldout.jsonl is 1
                             for path in DEFAULT_QA.parent.glob("heldout*.jsonl")))
 #: The first three sets were written before every set had 24 questions.
@@ -76,7 +80,7 @@ def test_every_type_is_there_in_sufficient_number():
 
 def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
     assert list(HELD_OUT_SETS) == list(range(1, len(HELD_OUT_SETS) + 1))  # heldout.jsonl, heldout2.jsonl, …
-    assert len(HELD_OUT_SETS) >= 104
+    assert len(HELD_OUT_SETS) >= 112
     for n, held_out in HELD_OUT_SETS.items():
         assert len(held_out) == HELD_OUT_SIZES.get(n, 24), n
         assert set(TYPES) <= {item.type for item in held_out}, n
