@@ -233,11 +233,18 @@ _ASKS_PLACE = re.compile(r"(^\s*|[.?!]\s+)((?!(what|which|who|whom|when|how|why)
                          r"\b((which|what)|(confirm|give|name|state|tell me|list|identify) the) "
                          r"((two|three|four|both|\d+) )?(city|cities|town|towns|place|places|venue|capital)\b|"
                          r"\bthe (cities|towns|places|venues) (in which|where)\b|"
+                         # "they meet in two different cities. Which two?", "what events were they at"
+                         r"\b(two|three|several|different) (different )?(cities|towns|places|venues|locations)\b|"
+                         r"\b(which|what) ((two|three|both|\d+) )?"
+                         r"(events|gatherings|summits|forums|fora|conferences)\b|"
                          # keywords asking for none of the rest: "Lavrov Tillerson meetings cities"
                          + _KEYWORDS_ONLY + r"\b(city|cities|towns?|locations?|venues?)\b", re.I)
 #: "Which countries …?", "What other nations …?": states, named (see ``_STATES``).
 _ASKS_COUNTRY = re.compile(r"\b(which|what)( other)? (countries|country|nations|states)\b", re.I)
 _ASKS_CITY = re.compile(r"\b(city|cities|town|towns|capital)\b", re.I)
+#: A gathering as where something happened: "on the sidelines of the ASEAN regional forum", "at a G20 summit".
+_VENUE = re.compile(r"\b(?:at|on the (?:sidelines|margins) of)\s+(?:the\s+|an?\s+)?"
+                    r"((?:[A-Z][\w-]*\s+)+(?:[a-z]+\s+)?(?:forum|summit|conference|meeting|talks|session)s?)\b")
 _PLACE = re.compile(rf"\b(?:in|at|near)\s+(?:the\s+)?(?!(?:{_MONTHS}|{_WEEKDAYS})\b)([A-Z][a-z]+)")
 
 
@@ -267,6 +274,9 @@ class Wanted:
                            for run in _STATE_LIST.finditer(text) for state in _STATE_NAME.findall(run[0]))
             return any(not set(content_terms(state)) <= self.given for state in _STATE_NAME.findall(text))
         if self.cue == "place":  # "Which city?" is not answered by "in the Ukraine"
+            # "Where in Manila did they meet?": "on the sidelines of the ASEAN regional forum"
+            if self.role != "city" and any(not set(content_terms(v)) <= self.given for v in _VENUE.findall(text)):
+                return True
             return any(not set(content_terms(place)) & self.given and not (self.role == "city" and place in _COUNTRY)
                        for place in _PLACE.findall(text))
         if self.cue == "number":  # "July 22" is a day, no count
@@ -346,6 +356,13 @@ _IN_THE_REPORT = re.compile(r"^\s*(according to|in|from|per) (the|this|that) ([\
                             r"([\w'-]+ )?(reports?|articles?|stories|pieces)\b", re.I)
 
 
+#: "Both 2017 articles describe a meeting", "the story says": an article telling, where a person speaking is asked
+#: for by "what did Lavrov say".
+_TEXT_TELLS = re.compile(r"\b(articles?|stories|story|reports?|pieces?|dispatch(es)?|coverage)\s+"
+                         r"((each|both|all|also)\s+)?"
+                         r"(describes?|described|says?|said|tells?|told|mentions?|mentioned|reports?|reported)\b", re.I)
+
+
 def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     """What the question's wording asks for, in ``expected_cues`` order.
 
@@ -360,7 +377,9 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     also = [alias for name in names_in(question) for alias in aliases(name)[1:]]
     given = frozenset(content_terms(" ".join((question, *context, *also))))
     question = _IN_THE_REPORT.sub("", question)  # "…, according to the report on Trump's tweet?" asks for no words
-    out = [Wanted(name, given) for name, (asks, _) in CUES.items() if asks.search(question)]
+    # "Both articles describe a meeting. In which city …?": what an article tells is no one's words
+    out = [Wanted(name, given) for name, (asks, _) in CUES.items()
+           if asks.search(_TEXT_TELLS.sub(" ", question) if name == "speech" else question)]
     if _ASKS_NAME.search(question) and not CUES["blame"][0].search(question):  # "who did they blame?": "Washington"
         out.append(Wanted("name", given, role="speaker" if _ASKS_WHO_SAID.search(question) else ""))
     if _ASKS_COUNTRIES.search(question):

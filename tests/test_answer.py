@@ -14,6 +14,7 @@ from rag.answer import (
     W_DENSE,
     W_FOCUS,
     Sentence,
+    Wanted,
     aliases,
     article_terms,
     articles_asked,
@@ -36,6 +37,7 @@ from rag.answer import (
 )
 from rag.condense import condense, is_follow_up, parts_of
 from rag.errors import NotFoundError
+from rag.terms import content_terms
 from rag.types import ArticleInfo
 from rag.verify import verify
 
@@ -1312,3 +1314,31 @@ def test_how_many_asked_with_name_them_is_answered_by_the_list(seeded, question,
     answer = seeded.ask(question)
     assert not answer.abstained and all(e in answer.text for e in expected)
     assert "number" in expected_cues("How many senators voted against the bill?")  # a count alone still wants one
+
+
+def test_what_the_articles_describe_is_no_ones_words(seeded):
+    # "Both … articles describe a meeting" says what the articles tell; "in which city" is what is asked
+    question = "The two 2017 stories each describe a Lavrov-Tillerson meeting. In which city was each held?"
+    assert expected_cues(question) == ("place",)
+    assert "speech" in expected_cues("How did the Foreign Ministry describe the talks?")
+    answer = seeded.ask(question)
+    assert "Manila" in answer.text and "Bonn" in answer.text
+
+
+def test_where_in_a_city_the_question_names_is_answered_by_the_gathering(seeded):
+    # "… on the sidelines of the ASEAN regional forum in Manila": the forum is where, in Manila, they met
+    meeting = Wanted("place", given=frozenset(content_terms("where in Manila did Lavrov and Tillerson meet")))
+    assert meeting.given_by("Lavrov met Tillerson on the sidelines of the ASEAN regional forum in Manila.")
+    assert not meeting.given_by("Lavrov said he had a lengthy meeting with Tillerson in Manila.")
+    assert not dataclasses.replace(meeting, role="city").given_by("They met at a G20 summit.")  # a city was asked
+    assert "ASEAN regional forum" in seeded.ask("where in manila did lavrov n tillerson meet").text
+
+
+@pytest.mark.parametrize(("question", "places"), [
+    ("In these reports the two ministers meet in two different cities. Which ones?", ("Manila", "Bonn")),
+    ("what gatherings did tillerson and lavrov both attend when they met", ("ASEAN", "G20")),
+])
+def test_two_different_cities_or_which_gatherings_ask_for_each_meetings_place(seeded, question, places):
+    assert "place" in expected_cues(question)
+    answer = seeded.ask(question)
+    assert all(place in answer.text for place in places)
