@@ -213,7 +213,10 @@ _ASKS_NAME = re.compile(r"^\s*((ok|okay|well|and|but|so|then),?\s+)*(who|whom|wh
 #: An office (senators, ministers) must be said beside the name; "leaders" or "officials" need not be.
 _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?"
                           r"([A-Za-z-]+ ){0,2}((?P<role>senators?|lawmakers?|congress(wo)?m[ae]n|representatives?|"
-                          r"ministers?|diplomats?|ambassadors?|governors?)|officials?|politicians?|leaders?|"
+                          r"ministers?|diplomats?|ambassadors?|governors?)|"
+                          # "the official name of the act" is no official's
+                          r"officials?(?! (name|title|term|version|wording|document|statement|position)\b)|"
+                          r"politicians?|leaders?|"
                           r"individuals?|spokes(wo)?m[ae]n|spokespe(rson|ople)s?|aides?|advis[eo]rs?)\b|"
                           r"\b(which|what) ((?-i:[A-Z][\w.]*) |former |then |later |current )?"
                           r"(president|predecessor|successor|counterpart)s?\b|"
@@ -225,6 +228,11 @@ _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |thr
 #: ("I gather two senators voted against it. Who were those two?").
 _ASKS_WHO = re.compile(r"\b(who|whom)\b", re.I)
 _OFFICE = re.compile(r"\b(senators?|lawmakers?|congress(wo)?m[ae]n)\b", re.I)
+#: "What is the official name of the act?": a thing's name ("Countering America's Adversaries Through Sanctions
+#: Act"), which may repeat the question's words, not a person's.
+_NAME_OF_THING = re.compile(r"\bname of (the|that|this|its) (?P<thing>(\w+ ){0,2}(act|bill|law|legislation|statement|"
+                            r"agreements?|treaty|accords?|forum|summit|body|department|agency|programme|program|"
+                            r"sanctions))\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 #: "Where …?" and "Which city …?" ask for a place: a capitalised word after "in", "at" or "near" ("in Manila").
 #: ("Where did that line come from?" asks for a source; "They met twice, right? Where?" asks for places.)
@@ -261,8 +269,15 @@ class Wanted:
     #: when several states are asked for; for the "name" cue, "speaker" when whose words they were is asked.
     people: frozenset[str] = frozenset()
     role: str = ""
+    #: For the "name" cue with role "thing" ("the name of that sanctions law"): the thing's stemmed words, one of
+    #: which its name says ("Countering America's Adversaries Through Sanctions Act").
+    thing: frozenset[str] = frozenset()
 
     def given_by(self, text: str) -> bool:
+        if self.cue == "name" and self.role == "thing":  # "the name of that agreement": "the Minsk Agreements", a
+            # name that says what the thing is and more than the question says
+            return any((terms := set(content_terms(run))) & self.thing and not terms <= self.given
+                       for run in _CAPITALISED_RUN.findall(text))
         if self.cue == "name":  # "Who said …?" is not answered by words a pronoun speaks ("…," she told reporters)
             return bool(new_names(text, self.given)) and not (self.role == "speaker" and _PRONOUN_SPEAKER.search(text))
         if self.cue == "person":
@@ -381,7 +396,10 @@ def wanted(question: str, context: tuple[str, ...] = ()) -> tuple[Wanted, ...]:
     out = [Wanted(name, given) for name, (asks, _) in CUES.items()
            if asks.search(_TEXT_TELLS.sub(" ", question) if name == "speech" else question)]
     if _ASKS_NAME.search(question) and not CUES["blame"][0].search(question):  # "who did they blame?": "Washington"
-        out.append(Wanted("name", given, role="speaker" if _ASKS_WHO_SAID.search(question) else ""))
+        thing = _NAME_OF_THING.search(question)
+        role = "speaker" if _ASKS_WHO_SAID.search(question) else "thing" if thing else ""
+        named = frozenset(content_terms(thing["thing"])) if thing else frozenset()
+        out.append(Wanted("name", given, role=role, thing=named))
     if _ASKS_COUNTRIES.search(question):
         out.append(Wanted("country", given, role="list"))
     elif _ASKS_COUNTRY.search(question):

@@ -1342,3 +1342,17 @@ def test_two_different_cities_or_which_gatherings_ask_for_each_meetings_place(se
     assert "place" in expected_cues(question)
     answer = seeded.ask(question)
     assert all(place in answer.text for place in places)
+
+
+def test_the_name_of_an_act_is_a_name_that_holds_the_questions_word_not_a_persons():
+    cues = wanted("And what was the official name of the act he signed, exactly?")
+    assert [(w.cue, w.role) for w in cues] == [("name", "thing")]  # "official" is an adjective here
+    assert [w.cue for w in wanted("Which officials met in Manila?")] == ["person"]
+    (agreement,) = wanted("What is the name of that agreement?")
+    assert agreement.given_by("We expect Russia to honor its commitment to the Minsk Agreements.")
+    assert not agreement.given_by("Press Secretary Sean Spicer said so.")  # a name, but not the agreement's
+
+
+def test_the_official_name_of_the_act_is_answered_with_it(seeded):
+    answer = seeded.ask("What's the official name of the sanctions law Trump put his signature to?")
+    assert "Countering America's Adversaries Through Sanctions Act" in answer.text
