@@ -439,6 +439,10 @@ ABOUT_REPORT = re.compile(r"^(?=.*\b(report|story|article|dispatch)\b)"
                           r"(?=.*\b(date|when|time|agency|wrote|written|author|updated|published)\b)", re.I)
 
 
+#: What a byline can give: the report's date or time, its agency or author.
+_ABOUT_REPORT_CUES = ("date", "day", "source", "name", "speech")
+
+
 def is_byline(text: str) -> bool:
     """``By IANS | Updated: July 22, 2021 10:15 IST`` and the like (``index.describe`` reads them too)."""
     return bool(BYLINE.match(text))
@@ -1506,7 +1510,9 @@ class ExtractiveBackend:
                       for s in scored]
         if score_only:
             return [], scored, reason
-        about_report = ABOUT_REPORT.search(_IN_THE_REPORT.sub("", query.question))  # not "According to the article, …"
+        # not "According to the article, …"; nor "the statement was published after a meeting of which body?"
+        about_report = (ABOUT_REPORT.search(_IN_THE_REPORT.sub("", query.question))
+                        and all(w.cue in _ABOUT_REPORT_CUES for w in cues))
         chosen = byline_of_best_article(scored) if about_report else []
         one_value = (not query.parts and any(w.cue in REQUIRED_CUES for w in cues)
                      and not _ASKS_SEVERAL.search(query.question))

@@ -1356,3 +1356,11 @@ def test_the_name_of_an_act_is_a_name_that_holds_the_questions_word_not_a_person
 def test_the_official_name_of_the_act_is_answered_with_it(seeded):
     answer = seeded.ask("What's the official name of the sanctions law Trump put his signature to?")
     assert "Countering America's Adversaries Through Sanctions Act" in answer.text
+
+
+def test_a_question_about_what_a_report_tells_is_not_answered_by_its_byline(seeded):
+    # "published" and "dispatch" name the report, but a body is asked for: "a meeting of the Ministry's Collegium"
+    answer = seeded.ask("The 2021 dispatch says the ministry's statement was published following a meeting of "
+                        "which body?")
+    assert "Collegium" in answer.text and "By IANS" not in answer.text
+    assert "By IANS" in seeded.ask("When was the 2021 dispatch from Moscow published?").text
