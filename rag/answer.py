@@ -206,9 +206,10 @@ _DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}}?,\s+(?:{_MONTHS})\s+\d{{1,2
 _DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b")
 #: "Who …?" and "What is the name of …?" ask for a name: a run of capitalised words ("Maria Zakharova")
 #: none of which the question gives.
-_ASKS_NAME = re.compile(r"^\s*((ok|okay|well|and|but|so|then),?\s+)*(who|whom|whose)\b|\b(name|title)\s+of\b|"
+_ASKS_NAME = re.compile(r"^\s*((ok|okay|well|and|but|so|then|now),?\s+)*(who|whom|whose)\b|\b(name|title)\s+of\b|"
                         r"\b(confirm|tell me|remind me|identify|know) who\b|"  # "Confirm who the spokeswoman was"
-                        r"\bwhat (was|is|were|are) (his|her|their) names?\b", re.I)
+                        r"\bwhat (was|is|were|are) (his|her|their) names?\b|"
+                        r"\bremind me of (his|her|their) names?\b", re.I)
 #: "Which two senators voted against it?": only people's names answer it, which "the Senators 98-2" does not give.
 #: An office (senators, ministers) must be said beside the name; "leaders" or "officials" need not be.
 _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |three |four |five |\d+ )?"
@@ -222,7 +223,8 @@ _ASKS_PEOPLE = re.compile(r"\b((which|what)|who (were|are|was|is) the) (two |thr
                           r"(president|predecessor|successor|counterpart)s?\b|"
                           # "Which Russian Foreign Ministry spokeswoman …?": an office after its body's capitalised
                           # name; "what words did the spokeswoman …" asks for words
-                          r"\b(which|what) ((?-i:[A-Z][\w.'’-]*) ){1,4}(spokes(wo)?m[ae]n|spokespe(rson|ople)s?|"
+                          r"\b((which|what)|who (were|are|was|is) the) ((?-i:[A-Z][\w.'’-]*) ){1,4}"
+                          r"(spokes(wo)?m[ae]n|spokespe(rson|ople)s?|"
                           r"ministers?|diplomats?|officials?|envoys?)\b", re.I)
 #: The offices whose holders a "who" question asks for by name, wherever the question names the office
 #: ("I gather two senators voted against it. Who were those two?").
