@@ -670,7 +670,8 @@ def names_in(question: str) -> list[str]:
 
 
 #: "Mr Lavrov": a courtesy title, no name.
-_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mister", "Dr", "Sir", "Madam", "Madame", "Prof", "Messrs"})
+_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mister", "Dr", "Sir", "Madam", "Madame", "Prof", "Messrs",
+                         "Excellency", "Excellencies", "Highness", "Majesty", "Honourable", "Honorable"})
 #: What a question says beside what it asks: an aside between dashes or in brackets ("the Senate - their upper
 #: house, like our Lords - "), the user's own country's like of it ("our Commons"), and a guess it offers to be
 #: corrected ("was that held in Manila or where?"). ("In the Geneva story" is not set aside: it says which

@@ -1370,3 +1370,10 @@ def test_now_who_was_the_spokeswoman_asks_for_her_name_not_her_pronoun(seeded):
     question = "Now who was the Russian Foreign Ministry spokeswoman who said Crimea stays Russian? Remind me of her name."
     assert {"name", "person"} <= set(expected_cues(question))
     assert "Maria Zakharova" in seeded.ask(question).text  # not '"Crimea is part of …," she told reporters.'
+
+
+def test_his_excellency_is_a_courtesy_title_not_a_name_the_articles_must_mention(seeded):
+    assert "Excellency" not in names_in("What did His Excellency Dmitry Medvedev call the sanctions?")
+    answer = seeded.ask("What expression did His Excellency Dmitry Medvedev, Prime Minister of the Russian "
+                        "Federation, use to describe the American sanctions?")
+    assert "full-fledged economic war" in answer.text
