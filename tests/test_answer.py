@@ -1367,7 +1367,8 @@ def test_a_question_about_what_a_report_tells_is_not_answered_by_its_byline(seed
 
 
 def test_now_who_was_the_spokeswoman_asks_for_her_name_not_her_pronoun(seeded):
-    question = "Now who was the Russian Foreign Ministry spokeswoman who said Crimea stays Russian? Remind me of her name."
+    question = ("Now who was the Russian Foreign Ministry spokeswoman who said Crimea stays Russian? "
+                "Remind me of her name.")
     assert {"name", "person"} <= set(expected_cues(question))
     assert "Maria Zakharova" in seeded.ask(question).text  # not '"Crimea is part of …," she told reporters.'
 
