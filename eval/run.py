@@ -25,8 +25,8 @@ from rag.types import Answer
 __all__ = ["DEFAULT_QA", "TYPES", "EvalReport", "Evidence", "QAItem", "System", "evaluate", "load_qa",
            "pipeline_system", "score_item", "write_report"]
 
-#: The project's question set.
-DEFAULT_QA = Path(__file__).resolve().parent / "qa.jsonl"
+#: The project's first question set, over the seeds (``eval/sets/seeds/``).
+DEFAULT_QA = Path(__file__).resolve().parent / "sets" / "seeds" / "qa.jsonl"
 
 #: Question types, in the order reports show them.
 TYPES = ("factoid", "numeric", "quote", "list", "temporal", "multi-doc", "follow-up", "unanswerable")

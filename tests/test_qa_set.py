@@ -4,60 +4,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from eval import metrics as m
+from eval.corpus import load_corpus
 from eval.run import DEFAULT_QA, TYPES, load_qa
 from rag.errors import NewsragError
 
 ITEMS = load_qa(DEFAULT_QA)
-# The held-out sets: questions written after the rules were tuned on ``ITEMS``, each run blind once before
-# anything it showed was fixed (docs/abstention.md has every run). Who wrote them:
-#   1-3    the developer who wrote the rules, each after the fixes the one before led to;
-#   4-8    helper agents that read only the seed articles and the file format, never the code or the other
-#          sets, each committed before its first run (one after another, while the previous one's fixes
-#          were made);
-#   9-10   two more, with no fixes between 8 and 9 (a second blind measure of the same code);
-#   11-20  helpers in pairs, asking as a student and an analyst, a reader whose first language is not
-#          English and a radio producer, a quiz-setting teacher and a sceptic on social media, someone
-#          half-remembering the news and a data journalist, a podcast listener and a diplomat's assistant;
-#   21-28  fours: a fact-checker, a student typing in lower case, a compliance officer, a driver talking to
-#          a voice assistant; a retired reader writing long polite questions, a policy researcher, a quiz
-#          writer, an everyday paraphraser;
-#   29-36  fours: a non-native speaker, a sceptical reader checking claims, an executive typing keywords, a
-#          history teacher; a radio editor, an essay writer, an older reader naming people by role, an
-#          online commenter;
-#   37-48  fours, all run on one session's final code: a plain reader, a lawyer, phone typing, a podcast
-#          host; a comprehension sheet, a business analyst, two questions in one, half-remembered names;
-#          a wire journalist, a teenager, a retired diplomat, a several-turn chat;
-#   49-64  eights, each run once on the code of its day: a subtitle translator, a yes/no skim reader, a
-#          voice-assistant user, a policy memo writer, a quiz host, a media-literacy teacher, a why-and-how
-#          reader, a who-is-who reader; a yes/no confirmation asker, a radio phone-in caller, an
-#          international-relations student, a German speaker, comparisons, slightly wrong names, a headline
-#          writer, a data journalist;
-#   65-80  eights, each run once on the code of its day: a homework student, a diplomat's aide in formal
-#          titles, a Spanish speaker, keyword fragments, leading questions on wrong premises, a timeline
-#          builder, a podcaster after quotable lines, a chatty long conversation; a retired teacher giving
-#          background first, a British reader, a translator checking names and titles, fast typing with
-#          typos, negative and exception questions, a screen-reader user wanting the short answer, a reader
-#          mixing up the stories, a cause-and-effect reader;
-#   81-88  eight, run once on one session's final code: a German reader, a voice-assistant user talking
-#          in run-on sentences, an executive after the bottom line, a sceptical reader asking for the
-#          exact source, a debate coach collecting each side's arguments, a historian of the order of
-#          events, a pub-quiz host, a reader comparing the three stories;
-#   89-96  eight, run once on the same session's final code: a French reader, a student making flashcards,
-#          a social-media manager, a fact-box editor asking for labelled fields, a Russia analyst's jargon,
-#          a twelve-year-old, counting and inventory questions, polite messages mixing thanks and questions.
-#   97-104 eight, run once on one session's final code: a lawyer's formal questions, a Spanish speaker,
-#          fast phone typing with misspelt names, a reading-comprehension worksheet, a chatty podcast host,
-#          questions about what did not happen, a newsreader's synonyms, a fact-checker's yes/no claims.
-#   105-112 eight, run once on one session's final code: a history teacher's quiz, a retired diplomat's
-#          formal titles, a non-native speaker's grammar, a data journalist's figures and attributions, a
-#          sceptic double-checking claims, a chatty radio host, a student comparing 2017 with 2021, quick
-#          lowercase phone queries.
-HELD_OUT_SETS = dict(sorted((int(path.stem.removeprefix("heldout") or 1), load_qa(path))  # heldout.jsonl is 1
-                            for path in DEFAULT_QA.parent.glob("heldout*.jsonl")))
+# The held-out sets over the seeds: questions written after the rules were tuned on ``ITEMS``, each run blind once
+# before anything it showed was fixed. Who wrote each, as whom and when: eval/sets/seeds/manifest.json.
+SEEDS = load_corpus("seeds")
+HELD_OUT_SETS = {int(Path(s.file).stem): load_qa(SEEDS.folder / s.file) for s in SEEDS.sets if s.file != "qa.jsonl"}
 #: The first three sets were written before every set had 24 questions.
 HELD_OUT_SIZES = {1: 28, 2: 20, 3: 20}
 ALL = (*ITEMS, *(item for items in HELD_OUT_SETS.values() for item in items))
@@ -79,7 +39,7 @@ def test_every_type_is_there_in_sufficient_number():
 
 
 def test_the_held_out_sets_cover_every_type_with_ids_of_their_own():
-    assert list(HELD_OUT_SETS) == list(range(1, len(HELD_OUT_SETS) + 1))  # heldout.jsonl, heldout2.jsonl, …
+    assert list(HELD_OUT_SETS) == list(range(1, len(HELD_OUT_SETS) + 1))  # 001.jsonl, 002.jsonl, …
     assert len(HELD_OUT_SETS) >= 112
     for n, held_out in HELD_OUT_SETS.items():
         assert len(held_out) == HELD_OUT_SIZES.get(n, 24), n
