@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run ask test test-slow test-all lint eval eval-heldout bench browser-deps clean
+.PHONY: setup run ask test test-slow test-all lint eval eval-corpora eval-test bench browser-deps clean
 
 setup: $(STAMP)
 
@@ -40,11 +40,14 @@ lint: setup
 eval: setup
 	$(BIN)/newsrag eval --compare llamaindex-default
 
-# Questions written after the answering rules were tuned on eval/qa.jsonl (docs/abstention.md says how each was used).
-eval-heldout: setup
-	set -e; for set in $$(ls eval/heldout*.jsonl | sort -V | xargs -n1 basename -s .jsonl); do \
-		$(BIN)/newsrag eval --qa eval/$$set.jsonl --compare llamaindex-default --out eval/out/$$set; \
-	done
+# Every eval corpus but the test one (the seeds and their 113 sets, the dev corpora built from ../shared/data), each
+# in its own store beside the seeds, with the llama-index baseline: one row per corpus (eval/out/corpora/summary.md).
+eval-corpora: setup
+	$(BIN)/newsrag eval --corpus all --compare llamaindex-default --out eval/out/corpora
+
+# The test corpus: never tuned or fitted on; run only to report.
+eval-test: setup
+	$(BIN)/newsrag eval --corpus test --compare llamaindex-default --out eval/out/test
 
 clean:
 	rm -rf .newsrag tests/artifacts eval/out

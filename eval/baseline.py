@@ -1,15 +1,16 @@
-"""The comparison system: llama-index out of the box, over the same seed files and the same embedding model.
+"""The comparison system: llama-index out of the box, over the same article files and the same embedding model.
 
-    VectorStoreIndex.from_documents(SimpleDirectoryReader(seeds).load_data(), storage_context=<Chroma>,
-                                    embed_model=llama_embedding(stock(embedder)))
+    VectorStoreIndex.from_documents(SimpleDirectoryReader(input_files=files).load_data(),
+                                    storage_context=<Chroma>, embed_model=llama_embedding(stock(embedder)))
 
-No cleaning (the raw files go in, page furniture and all), the model run the default way (the loaded
+No cleaning (the raw files go in, page furniture and all; an HTML page as its visible text, which is what
+a default HTML loader gives: llama-index core reads HTML as raw markup), the model run the default way (the loaded
 sentence-transformers model on torch), the default splitter, dense retrieval of the top 2 chunks, no
 query condensing (follow-ups are asked as they are). There is no LLM on this machine, so the "answer"
 is the retrieved chunk texts joined and the citations are those whole chunks: what a default RAG
 pipeline would hand its LLM and show as its sources. It never abstains.
 Its vectors live in a separate Chroma collection ("baseline-default") on the pipeline's client and
-are only rebuilt when the seed files change.
+are only rebuilt when the article files change.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,7 @@ def fingerprint(documents: list[Any]) -> str:
 
 
 def portable(documents: list[Any]) -> list[Any]:
-    """The documents with their ``file_path`` made relative to the seeds folder's parent ("seeds/000_….txt").
+    """The documents with their ``file_path`` made relative to their folder's parent ("seeds/000_….txt").
 
     llama-index embeds a chunk with its ``file_path`` by default, so an absolute path made the baseline's
     vectors, and its eval figures, depend on where the project was cloned (its answer correctness on
@@ -65,15 +67,40 @@ def portable(documents: list[Any]) -> list[Any]:
     return documents
 
 
+def article_files(inputs: Sequence[Path]) -> list[Path]:
+    """The article files in ``inputs`` (folders, read flat, and files), as ``newsrag ingest`` would find them."""
+    from index.load import find_articles
+
+    return find_articles(inputs)
+
+
+def html_reader() -> Any:
+    """A llama-index reader giving an HTML page's visible text (``BeautifulSoup.get_text``), scripts and styles
+    left out: what a plain pipeline's HTML loader gives, without newsrag's main-text extraction."""
+    from bs4 import BeautifulSoup
+    from llama_index.core import Document
+    from llama_index.core.readers.base import BaseReader
+
+    class VisibleText(BaseReader):
+        def load_data(self, file: Path, extra_info: dict | None = None, **_: Any) -> list[Any]:
+            soup = BeautifulSoup(Path(file).read_bytes(), "html.parser")
+            for tag in soup(["script", "style", "noscript", "template"]):
+                tag.decompose()
+            text = "\n".join(line.strip() for line in soup.get_text("\n").splitlines() if line.strip())
+            return [Document(text=text, metadata=extra_info or {})]
+
+    return VisibleText()
+
+
 class LlamaIndexDefault:
     """Callable as an eval ``System``: ``(question, history, k) -> Answer``; ``k`` is ignored (top 2)."""
 
     name = "llamaindex-default"
 
-    def __init__(self, pipeline: Pipeline, seeds: Path = SEEDS_DIR, collection: str = COLLECTION,
+    def __init__(self, pipeline: Pipeline, inputs: Sequence[Path] = (SEEDS_DIR,), collection: str = COLLECTION,
                  top_k: int = TOP_K) -> None:
         self.pipeline = pipeline
-        self.seeds = seeds
+        self.inputs = tuple(inputs)
         self.collection_name = collection
         self.top_k = top_k
         self.rebuilt = False
@@ -83,7 +110,10 @@ class LlamaIndexDefault:
         from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        documents = portable(SimpleDirectoryReader(input_dir=str(self.seeds), filename_as_id=True).load_data())
+        reader = html_reader()
+        files = [str(p) for p in article_files(self.inputs)]
+        documents = portable(SimpleDirectoryReader(input_files=files, filename_as_id=True,
+                                                   file_extractor={".html": reader, ".htm": reader}).load_data())
         fp = fingerprint(documents)
         client = self.pipeline.store.client
         embed_model = llama_embedding(stock(self.pipeline.embedder))
@@ -129,8 +159,9 @@ def stock(embedder: Embedder) -> Embedder:
     return as_stock() if callable(as_stock) else embedder
 
 
-def make_baseline(name: str, pipeline: Pipeline) -> LlamaIndexDefault:
-    """The comparison system called ``name``; ``NotFoundError`` listing the valid names otherwise."""
+def make_baseline(name: str, pipeline: Pipeline, inputs: Sequence[Path] = (SEEDS_DIR,)) -> LlamaIndexDefault:
+    """The comparison system called ``name`` over the articles in ``inputs``; ``NotFoundError`` listing the valid
+    names otherwise."""
     if name == "llamaindex-default":
-        return LlamaIndexDefault(pipeline)
+        return LlamaIndexDefault(pipeline, inputs)
     raise NotFoundError(f"Unknown comparison system {name!r}; valid: {', '.join(BASELINES)}")

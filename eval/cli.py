@@ -81,7 +81,14 @@ def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backe
 
 @click.command("eval")
 @click.option("--qa", "qa_path", type=click.Path(path_type=Path), default=None,
-              help="Question set (JSONL) [eval/qa.jsonl].")
+              help="Question set (JSONL), asked of the main library [eval/sets/seeds/qa.jsonl].")
+@click.option("--corpus", default=None, metavar="NAMES",
+              help="Eval corpora (eval/sets/NAME), each in its own store with the seeds: names joined by commas, "
+                   "'dev', 'all' (every corpus but the test one) or 'test'.")
+@click.option("--sets", default=None, metavar="NAMES",
+              help="Only these question sets of the corpus (file names or stems, joined by commas).")
+@click.option("--data", "data_root", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where the corpora's articles are read from [../shared/data].")
 @click.option("--backend", default=None, help="Answer backend of the pipeline [extractive].")
 @click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
@@ -93,12 +100,77 @@ def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backe
               help="Ask every question as another user would type it: typo, chat, lower, nopunct, filler "
                    "(several joined by commas; see eval/perturb.py).")
 @click.pass_context
-def eval_command(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int, out_dir: Path,
-                 compare: str | None, distractors_dir: Path | None, perturb: str | None) -> None:
-    """Score the pipeline on a question set: answers, retrieval, citations, abstention, latency."""
+def eval_command(ctx: click.Context, qa_path: Path | None, corpus: str | None, sets: str | None,
+                 data_root: Path | None, backend: str | None, k: int, out_dir: Path, compare: str | None,
+                 distractors_dir: Path | None, perturb: str | None) -> None:
+    """Score the pipeline on a question set: answers, retrieval, citations, abstention, latency.
+
+    With --corpus, score it on eval corpora (each loaded beside the seeds, in a store of its own) and print one
+    row per corpus."""
     from rag.cli import user_errors
 
+    if corpus:
+        if qa_path or distractors_dir or perturb:
+            raise click.UsageError("--corpus runs a corpus's own question sets: leave out --qa, --distractors "
+                                   "and --perturb")
+        user_errors(_eval_corpora)(ctx, corpus, tuple(filter(None, (sets or "").split(","))), data_root, backend,
+                                   k, out_dir, compare)
+        return
+    if sets or data_root:
+        raise click.UsageError("--sets and --data go with --corpus")
     user_errors(_eval)(ctx, qa_path, backend, k, out_dir, compare, distractors_dir, perturb)
+
+
+def corpus_names_for(spec: str) -> list[str]:
+    """The corpora ``--corpus`` names: "all" (every corpus but the test one), "dev", "test", or names."""
+    from eval.corpus import corpus_names, load_corpus
+
+    names = corpus_names()
+    roles = {name: load_corpus(name).role for name in names}
+    if spec == "all":
+        return [n for n in names if roles[n] != "test"]
+    if spec in ("dev", "test"):
+        return [n for n in names if roles[n] == spec]
+    chosen = [n.strip() for n in spec.split(",") if n.strip()]
+    for name in chosen:
+        load_corpus(name)  # an unknown name fails here, listing the corpora
+    return chosen
+
+
+def _eval_corpora(ctx: click.Context, spec: str, sets: tuple[str, ...], data_root: Path | None,
+                  backend: str | None, k: int, out_dir: Path, compare: str | None) -> None:
+    from rich.console import Console
+
+    from eval.corpus import DEFAULT_DATA_ROOT, load_corpus, missing_data
+    from eval.report import corpora_table, write_corpora_summary
+    from eval.run import write_report
+    from eval.suite import run_corpus, summary_rows
+    from rag.cli import pipeline_from
+
+    data_root = data_root or DEFAULT_DATA_ROOT
+    pipeline = pipeline_from(ctx)
+    rows = []
+    for name in corpus_names_for(spec):
+        corpus = load_corpus(name)
+        if message := missing_data(corpus, data_root):
+            click.echo(message, err=True)
+            continue
+        click.echo(f"corpus {name} ({corpus.role}): ingesting its articles beside the seeds …", err=True)
+        result = run_corpus(pipeline, corpus, data_root, k, backend, compare, sets,
+                            run=lambda system, items, k, label, name=name: _run(system, items, k, f"{name} {label}"))
+        click.echo(f"corpus {name}: {result.ingest.summary()}", err=True)
+        for failed in result.ingest.failed:
+            click.echo(f"  {failed.line()}", err=True)
+        write_report(result.newsrag, out_dir / name, result.baseline)
+        rows.extend(summary_rows(result))
+    if not rows:
+        raise click.ClickException("No corpus could be run (see above).")
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    console.print(corpora_table(rows))
+    paths = write_corpora_summary(rows, out_dir)
+    click.echo(f"wrote {paths['md']}, {paths['json']}, {paths['png']} and a report per corpus in {out_dir}/")
 
 
 def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int, out_dir: Path,

@@ -184,3 +184,88 @@ def by_type_table(reports: Sequence[EvalReport]) -> Any:
         if len(reports) > 1:
             table.add_section()
     return table
+
+
+# -- one row per corpus ------------------------------------------------------------------------------
+
+#: The columns of the per-corpus table, with their labels.
+CORPUS_COLUMNS = (
+    ("corpus", "corpus"),
+    ("questions", "questions"),
+    ("answer_correct", "answer correct"),
+    ("baseline_answer_correct", "baseline correct"),
+    ("recall_at_k", "evidence in top k"),
+    ("citation_precision", "citation precision"),
+    ("citation_recall", "evidence cited"),
+    ("abstain_recall", "unanswerable abstained"),
+    ("false_abstentions", "false abstentions"),
+    ("cited_chars", "cited chars"),
+    ("latency_median_ms", "median ms"),
+    ("missed", "targets missed"),
+)
+
+
+def _corpus_cell(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    if key == "questions":
+        return f"{row['answerable']} + {row['unanswerable']} unans."
+    if key == "false_abstentions":
+        return f"{value} ({row['false_abstention_share'] * 100:.0f}%)"
+    if key == "missed":
+        return ", ".join(value) if value else "none"
+    return fmt(value) if not isinstance(value, str) else value
+
+
+def corpora_table(rows: Sequence[dict[str, Any]]) -> Any:
+    """A rich table: one row per corpus, newsrag's figures with the baseline's answer correctness beside them."""
+    from rich.table import Table
+
+    table = Table(*(label for _, label in CORPUS_COLUMNS), title="eval by corpus (newsrag; baseline = llama-index)")
+    for row in rows:
+        table.add_row(*(_corpus_cell(row, key) for key, _ in CORPUS_COLUMNS))
+    return table
+
+
+def corpora_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    return "\n".join(_md_table([label for _, label in CORPUS_COLUMNS],
+                               [[_corpus_cell(row, key) for key, _ in CORPUS_COLUMNS] for row in rows]))
+
+
+def write_corpora_chart(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Grouped bars per corpus: newsrag's answer correctness, citation precision and evidence cited, and the
+    baseline's answer correctness, against the 0.8 target line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    series = (("answer_correct", "answer correct", "#1f77b4"),
+              ("baseline_answer_correct", "baseline answer correct", "#ff7f0e"),
+              ("citation_precision", "citation precision", "#2ca02c"),
+              ("citation_recall", "evidence cited", "#9467bd"),
+              ("abstain_recall", "unanswerable abstained", "#8c564b"))
+    fig = Figure(figsize=(max(8.0, 1.6 * len(rows) + 2), 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    width = 0.8 / len(series)
+    for i, (key, label, colour) in enumerate(series):
+        values = [float(r[key]) if r.get(key) is not None else math.nan for r in rows]
+        xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(rows))]
+        bars = ax.bar(xs, values, width, label=label, color=colour)
+        ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.2f}" for v in values], fontsize=6, padding=1)
+    ax.axhline(0.8, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_ylim(0, 1.12)
+    ax.set_xticks(range(len(rows)), [f"{r['corpus']}\n({r['questions']} q)" for r in rows], fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, ncols=len(series), loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    ax.set_title("newsrag by corpus (dashed: the 0.8 target)")
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def write_corpora_summary(rows: Sequence[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
+    """summary.json, summary.md and corpora.png in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "summary.json", "md": out_dir / "summary.md", "png": out_dir / "corpora.png"}
+    paths["json"].write_text(json.dumps(list(rows), ensure_ascii=False, indent=2), encoding="utf-8")
+    paths["md"].write_text("# newsrag eval by corpus\n\n" + corpora_markdown(rows) + "\n", encoding="utf-8")
+    write_corpora_chart(rows, paths["png"])
+    return paths
