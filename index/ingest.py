@@ -1,4 +1,4 @@
-"""Ingest: files → articles in the store, through load → clean → describe → chunk → embed → store.
+"""Ingest: files → articles in the store, through load → clean → describe → chunk → embed (+ annotate) → store.
 
 Every file is prepared (read, cleaned, described, chunked) before anything is written, and a file
 that fails gets one line naming it and the reason while the store stays as it was. Ids are
@@ -8,11 +8,14 @@ replaces the chunks its file had before.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from index.annotate import annotate, encode
 from index.chunk import chunk_article
 from index.clean import clean
 from index.describe import describe
@@ -66,11 +69,23 @@ Progress = Callable[[int, int, str], None]
 
 
 def prepare(raw: RawDocument) -> Article:
-    """Clean and describe a loaded file; refuse it when no article text is left."""
+    """Clean and describe a loaded file; refuse it when no article text is left. What the file itself says of
+    the article (an HTML page's title, date and site) comes before what its text's first lines suggest."""
     text = clean(raw.text)
     if not text.strip():
         raise InputError(raw.name, "nothing but page furniture (navigation, tags, related stories) in this file")
-    return describe(text, raw.name)
+    article = describe(text, raw.name)
+    published = _iso_date(raw.published)
+    return dataclasses.replace(article, title=raw.title or article.title, source=raw.source or article.source,
+                               published=published or article.published)
+
+
+def _iso_date(value: str | None) -> date | None:
+    """``2014-12-30`` (or a longer ISO timestamp) as a date; ``None`` for anything else."""
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
 
 
 class Ingestor:
@@ -143,8 +158,9 @@ class Ingestor:
         chunks = chunk_article(article, self.chunk_chars)
         sentences = [article.text[s:e] for c in chunks for s, e in c.sentences]
         vectors = self.embedder.embed([c.text for c in chunks] + sentences)
+        entities = [encode(found) for found in annotate(sentences)]
         old = [d for d in self.store.by_file(article.file) if d != article.doc_id]
-        self.store.add(article, chunks, vectors[: len(chunks)], vectors[len(chunks) :])
+        self.store.add(article, chunks, vectors[: len(chunks)], vectors[len(chunks) :], entities)
         for doc_id in old:  # only once the new version is in: a crash never leaves the file with nothing
             self.store.delete(doc_id)
         return FileResult(shown, "replaced" if old else "added", article.doc_id, len(chunks))

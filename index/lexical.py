@@ -91,6 +91,13 @@ class LexicalIndex:
         df = {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in token_ids}
         return df, int(self._bm25.scores["num_docs"])
 
+    def known(self, word: str) -> bool:
+        """Is ``word`` (stemmed as BM25 stems it) in some stored chunk? What spelling repair must leave alone."""
+        from rag.terms import content_terms
+
+        stems = content_terms(word)
+        return bool(stems) and self.document_frequency(stems)[0].get(stems[0], 0) > 0
+
     def _build(self) -> Any:
         from llama_index.retrievers.bm25 import BM25Retriever
 

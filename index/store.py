@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from index.annotate import Entity, decode
 from index.types import Article, Chunk
 from rag.config import Settings
 from rag.errors import NewsragError, NotFoundError
@@ -30,6 +31,8 @@ _BATCH = 2000
 #: Sentences whose distances to a query differ by less than this may be the same text embedded twice
 #: (in two batches, so not always bit for bit the same vector).
 _TIE = 1e-4
+#: Marks a sentence collection whose every sentence has its named entities (``annotate_missing``).
+ENTITIES_VERSION = "en_core_web_sm-3.8"
 #: Chunks whose sentence vectors the store keeps in memory once read.
 SENTENCE_CACHE = 4096
 
@@ -251,18 +254,27 @@ class Store:
                     cache.popitem(last=False)
         return known
 
-    def sentence_vectors(self, chunk_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
-        """Stored sentence vectors of these chunks, keyed by (doc_id, sentence start); each chunk's are read
-        from Chroma once (``_read_through``)."""
+    def _sentence_rows(self, chunk_ids: list[str]) -> dict[tuple[str, int], tuple[np.ndarray, str]]:
+        """The stored sentences of these chunks, keyed by (doc_id, sentence start): each one's vector and its
+        encoded entities; each chunk's are read from Chroma once (``_read_through``)."""
         def read(missing: list[str]) -> dict[str, Any]:
             got = self.sentences.get(where={"chunk_id": {"$in": missing}}, include=["embeddings", "metadatas"])
-            fresh: dict[str, dict[tuple[str, int], np.ndarray]] = {c: {} for c in missing}
+            fresh: dict[str, dict[tuple[str, int], tuple[np.ndarray, str]]] = {c: {} for c in missing}
             for m, v in zip(got["metadatas"], got["embeddings"], strict=True):
-                fresh[m["chunk_id"]][(m["doc_id"], int(m["start"]))] = np.asarray(v)
+                fresh[m["chunk_id"]][(m["doc_id"], int(m["start"]))] = (np.asarray(v), m.get("ents") or "")
             return fresh
 
         known = self._read_through(self._by_chunk, chunk_ids, read)
-        return {key: v for c in dict.fromkeys(chunk_ids) for key, v in known[c].items()}
+        return {key: row for c in dict.fromkeys(chunk_ids) for key, row in known[c].items()}
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
+        """Stored sentence vectors of these chunks, keyed by (doc_id, sentence start)."""
+        return {key: vector for key, (vector, _) in self._sentence_rows(chunk_ids).items()}
+
+    def sentence_entities(self, chunk_ids: list[str]) -> dict[tuple[str, int], tuple[Entity, ...]]:
+        """The named entities of these chunks' sentences (offsets within the sentence), keyed as
+        ``sentence_vectors``; none for a sentence stored before entities were."""
+        return {key: decode(ents) for key, (_, ents) in self._sentence_rows(chunk_ids).items()}
 
     def chunk_nodes(self, chunk_ids: list[str]) -> list[Any]:
         """These chunks as llama-index ``TextNode``s, in the order given (those no longer stored left out); each
@@ -316,8 +328,9 @@ class Store:
     # -- writing ---------------------------------------------------------------------------------
 
     def add(self, article: Article, chunks: list[Chunk], chunk_vectors: np.ndarray,
-            sentence_vectors: np.ndarray) -> None:
-        """Store an article's chunks and sentence vectors; on failure nothing of it is left behind."""
+            sentence_vectors: np.ndarray, sentence_entities: Sequence[str] | None = None) -> None:
+        """Store an article's chunks and sentence vectors (and each sentence's named entities, as
+        ``index.annotate.encode`` gives them); on failure nothing of it is left behind."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         nodes = []
@@ -330,6 +343,7 @@ class Store:
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.doc_id)},
             ))
         spans = [(chunk, i, span) for chunk in chunks for i, span in enumerate(chunk.sentences)]
+        entities = list(sentence_entities) if sentence_entities is not None else [""] * len(spans)
         try:
             for i in range(0, len(nodes), _BATCH):
                 self.vector_store.add(nodes[i : i + _BATCH])
@@ -339,12 +353,39 @@ class Store:
                     ids=[sentence_id(c.chunk_id, j) for c, j, _ in part],
                     embeddings=sentence_vectors[i : i + len(part)],
                     documents=[article.text[s:e] for _, _, (s, e) in part],
-                    metadatas=[{"doc_id": article.doc_id, "chunk_id": c.chunk_id, "start": s, "end": e}
-                               for c, _, (s, e) in part],
+                    metadatas=[{"doc_id": article.doc_id, "chunk_id": c.chunk_id, "start": s, "end": e,
+                                "ents": ents}
+                               for (c, _, (s, e)), ents in zip(part, entities[i : i + len(part)], strict=True)],
                 )
         except Exception:
             self.delete(article.doc_id)
             raise
+
+    def annotate_missing(self) -> int:
+        """Find the named entities of sentences stored before ingestion found them (a store of an older
+        version): metadata only, nothing re-embedded; once done, the collection says so and this is one
+        lookup. Returns how many sentences were annotated."""
+        from index.annotate import annotate, encode
+
+        marker = dict(self.sentences.metadata or {})
+        if marker.get("entities") == ENTITIES_VERSION:
+            return 0
+        done, offset, total = 0, 0, int(self.sentences.count())
+        while offset < total:
+            got = self.sentences.get(include=["metadatas", "documents"], limit=_BATCH, offset=offset)
+            todo = [(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+                    if "ents" not in m]
+            if todo:
+                found = annotate([d or "" for _, _, d in todo])
+                self.sentences.update(ids=[i for i, _, _ in todo],
+                                      metadatas=[{**m, "ents": encode(f)} for (_, m, _), f in zip(todo, found,
+                                                                                                   strict=True)])
+                done += len(todo)
+            offset += len(got["ids"]) or _BATCH
+        marker.pop("hnsw:space", None)  # configuration, not metadata Chroma lets us rewrite
+        self.sentences.modify(metadata={**marker, "entities": ENTITIES_VERSION})
+        self._by_chunk.clear()
+        return done
 
     def delete(self, doc_id: str) -> None:
         self.chunks.delete(where={"doc_id": doc_id})
