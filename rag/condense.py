@@ -10,6 +10,7 @@ are scored.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.terms import content_terms
@@ -119,9 +120,10 @@ _CHAT_WORDS = {
 _CHAT_WORD = re.compile(rf"(?<![\w.'’-])({'|'.join(_CHAT_WORDS)})(?![\w.'’-])", re.IGNORECASE)  # not the U of U.S.
 
 
-def plain(question: str) -> str:
+def plain(question: str, known: Callable[[str], bool] | None = None) -> str:
     """The question without what a spoken or chatty one says around it, so that it opens with what it asks,
-    and with chat spellings of question words spelt out.
+    and with chat spellings of question words spelt out; never a single capital letter (the initial of a name:
+    "B R Gavai") or a word the articles use (``known``).
 
     >>> plain("um hey can you tell me when russia annexed crimea please")
     'when russia annexed crimea'
@@ -131,28 +133,36 @@ def plain(question: str) -> str:
     ('what Tillerson said in Bonn.', 'Did Trump sign it?')
     >>> plain("wat did u say abt russias sanctions, whats the vote")
     "what did you say about russias sanctions, what's the vote"
-    >>> plain("What did the U.S. say?")
-    'What did the U.S. say?'
+    >>> plain("What did the U.S. say?"), plain("Which judge sat with Justice B R Gavai?")
+    ('What did the U.S. say?', 'Which judge sat with Justice B R Gavai?')
     >>> plain("Short answer: um, where did they meet?"), plain("Just the countries: who does the bill hit?")
     ('where did they meet?', 'who does the bill hit?')
     >>> plain("someone told me the scandal was about Bannon. correct?"), plain("Obama, right? Who else?")
     ('the scandal was about Bannon?', 'Obama? Who else?')
     """
-    question = _CHAT_WORD.sub(lambda m: _CHAT_WORDS[m[0].lower()], question)
+    def respell(m: re.Match[str]) -> str:
+        word = m[0]
+        if (len(word) == 1 and word.isupper()) or (known is not None and known(word)):
+            return word
+        return _CHAT_WORDS[word.lower()]
+
+    question = _CHAT_WORD.sub(respell, question)
     rest = _CLAIM_OPENING.sub("", _PREAMBLE.sub("", question.strip(), count=1), count=1)
     rest = _CODA.sub(r"\2", _CLAIM_TAG.sub("?", rest)).strip()
     return rest if len(rest.split()) >= 2 else question.strip()
 
 
-def condense(question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
-    """The standalone query for ``question`` asked after the user's earlier ``history`` questions.
+def condense(question: str, history: list[str] | tuple[str, ...] = (), known: Callable[[str], bool] | None = None
+             ) -> Query:
+    """The standalone query for ``question`` asked after the user's earlier ``history`` questions (``known``: is
+    a word one the articles use, which spelling repair must leave alone).
 
     >>> condense("And what did Tillerson say there?", ["What did Lavrov say in Manila?"]).text
     'And what did Tillerson say there? (Lavrov, Manila)'
     """
     claim = checks_claim(question)
-    question = plain(question)
-    history = [plain(earlier) for earlier in history]
+    question = plain(question, known)
+    history = [plain(earlier, known) for earlier in history]
     parts = parts_of(question)
     if not history or not is_follow_up(question):
         return Query(text=question, question=question, parts=parts, claim=claim)

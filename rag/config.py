@@ -29,8 +29,10 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     chunk_chars: int = Field(600, ge=100, le=4000, description="Largest chunk, in characters.")
     max_file_bytes: int = Field(2_000_000, ge=1_000, description="Larger input files are refused.")
-    abstain_below: float = Field(
-        0.40, ge=0.0, le=1.5, description="Support score under which an answer abstains (docs/abstention.md)."
+    abstain_below: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="Answerability under which an answer abstains; by default the threshold calibrated on the dev "
+                    "corpora (rag/answer/model.json).",
     )
     device: Literal["cpu", "cuda", "mps"] = "cpu"
 

@@ -22,8 +22,8 @@ from index.ingest import FileResult, Ingestor, IngestReport, Progress
 from index.lexical import LexicalIndex
 from index.store import Store, StoredArticle
 from index.types import Article
-from rag.answer import ExtractiveBackend, load_word_lists, make_backend, register
-from rag.condense import condense
+from rag.answer import ExtractiveBackend, make_backend, register
+from rag.condense import Query, condense
 from rag.config import Settings
 from rag.retrieve import HybridRetriever
 from rag.types import Answer, Filters, Passage
@@ -107,9 +107,8 @@ class Pipeline:
 
     def warm_up(self, backend: str | None = None) -> None:
         """Load now what the first questions would otherwise wait for: the embedding model and its ONNX export,
-        Chroma, the BM25 index, llama-index and the answerer's word lists (a server's first user, or the first
-        question an eval times, then pays nothing extra)."""
-        load_word_lists()
+        Chroma, the BM25 index, llama-index and the answer model (a server's first user, or the first question an
+        eval times, then pays nothing extra)."""
         for question in WARM_UP_QUESTIONS:
             self.ask(question, backend=backend)
 
@@ -127,16 +126,17 @@ class Pipeline:
         reads), so a long conversation costs at most three earlier answers, not one per turn."""
         return self.ask(history[-1], history[-3:-1], k, backend, filters)
 
-    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
-            filters: Filters | None = None, previous: Answer | None = None) -> Answer:
-        """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations.
+    def retrieve(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
+                 filters: Filters | None = None, previous: Answer | None = None,
+                 timings: dict[str, float] | None = None) -> tuple[Query, list[Passage]]:
+        """The standalone query for ``question`` and the passages retrieved for it (what ``ask`` answers from).
 
         A follow-up stays on the articles the ``previous`` answer cited (or, when it abstained, the one it
         retrieved first); a caller that has the previous answer (the chat) passes it, otherwise it is asked
         again here."""
-        timings: dict[str, float] = {}
+        timings = {} if timings is None else timings
         t0 = time.perf_counter()
-        query = condense(question, list(history))
+        query = condense(question, list(history), known=self.lexical.known)
         about: frozenset[str] = frozenset()
         if query.rewritten:
             previous = previous or self.previous_answer(history, k, backend, filters)
@@ -152,13 +152,21 @@ class Pipeline:
         passages, *by_part = self.retriever.retrieve_many([query.text, *part_queries], k, filters, about)
         if by_part:
             passages = merge_parts(passages, by_part, k)
+        timings.update(condense=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
+        return query, passages
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
+            filters: Filters | None = None, previous: Answer | None = None) -> Answer:
+        """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        query, passages = self.retrieve(question, history, k, backend, filters, previous, timings)
         t2 = time.perf_counter()
         answer = self.backend(backend).answer(query, passages)
         t3 = time.perf_counter()
         answer = verify(answer, passages)
         t4 = time.perf_counter()
-        timings.update(condense=(t1 - t0) * 1e3, retrieve=(t2 - t1) * 1e3, answer=(t3 - t2) * 1e3,
-                       verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
+        timings.update(answer=(t3 - t2) * 1e3, verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
         answer.trace["timings_ms"] = timings
         answer.trace["rewritten"] = query.rewritten
         return answer
@@ -183,9 +191,12 @@ def merge_parts(whole: Sequence[Passage], by_part: Sequence[Sequence[Passage]], 
 
 
 def _extractive(pipeline: Pipeline) -> ExtractiveBackend:
+    with pipeline._write_lock:  # a store written before entities were found at ingestion gets them once
+        pipeline.store.annotate_missing()
     return ExtractiveBackend(
         embed_query=pipeline.embed_query,
         sentence_vectors=pipeline.store.sentence_vectors,
+        sentence_entities=pipeline.store.sentence_entities,
         document_frequency=pipeline.lexical.document_frequency,
         article_text=lambda doc_id: pipeline.store.article(doc_id).text,
         threshold=pipeline.settings.abstain_below,

@@ -47,13 +47,17 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
-    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``)."""
+    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``). When the answer leads
+    with an entity of the quote (a date, a name, a figure), ``answer_start:answer_end`` is where it stands in the
+    article, inside the quote."""
 
     n: int
     article: ArticleInfo
     start: int
     end: int
     quote: str
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         a = self.article
@@ -66,6 +70,8 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "quote": self.quote,
+            "answer_start": self.answer_start,
+            "answer_end": self.answer_end,
         }
 
 

@@ -8,6 +8,7 @@ same check as the extractive one.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from rag.types import Answer, Citation, Passage
@@ -58,7 +59,7 @@ def verify(answer: Answer, passages: list[Passage]) -> Answer:
             if n not in renumber:
                 renumber[n] = len(renumber) + 1
                 c = good[n]
-                kept.append(Citation(renumber[n], c.article, c.start, c.end, c.quote))
+                kept.append(dataclasses.replace(c, n=renumber[n]))
             marks.append(f"[{renumber[n]}]")
         kept_text.append(f"{body} {' '.join(marks)}")
     dropped = len(answer.citations) - len(kept)
