@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run ask test test-slow test-all lint eval eval-corpora eval-test bench browser-deps clean
+.PHONY: setup run ask test test-slow test-all lint eval eval-corpora eval-test answer-model bench browser-deps clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ eval: setup
 # in its own store beside the seeds, with the llama-index baseline: one row per corpus (eval/out/corpora/summary.md).
 eval-corpora: setup
 	$(BIN)/newsrag eval --corpus all --compare llamaindex-default --out eval/out/corpora
+
+# Refit the answer model (rag/answer/model.json) on the dev corpora, with leave-one-corpus-out figures in its notes.
+answer-model: setup
+	$(BIN)/python -m eval.train
 
 # The test corpus: never tuned or fitted on; run only to report.
 eval-test: setup

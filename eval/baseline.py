@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from functools import cached_property
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 

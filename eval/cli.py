@@ -156,8 +156,10 @@ def _eval_corpora(ctx: click.Context, spec: str, sets: tuple[str, ...], data_roo
             click.echo(message, err=True)
             continue
         click.echo(f"corpus {name} ({corpus.role}): ingesting its articles beside the seeds …", err=True)
-        result = run_corpus(pipeline, corpus, data_root, k, backend, compare, sets,
-                            run=lambda system, items, k, label, name=name: _run(system, items, k, f"{name} {label}"))
+        def run(system: Any, items: list[Any], k: int, label: str, name: str = name) -> Any:
+            return _run(system, items, k, f"{name} {label}")
+
+        result = run_corpus(pipeline, corpus, data_root, k, backend, compare, sets, run=run)
         click.echo(f"corpus {name}: {result.ingest.summary()}", err=True)
         for failed in result.ingest.failed:
             click.echo(f"  {failed.line()}", err=True)

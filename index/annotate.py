@@ -5,7 +5,8 @@ it carries its own token vectors, so the tagger, parser and lemmatiser are not l
 at ingestion, and stored with each sentence (``encode``), so that answering a question reads them instead of
 running a model over every retrieved sentence.
 
->>> [(e.text("Ann Lee met them in Paris on Tuesday."), e.label) for e in annotate(["Ann Lee met them in Paris on Tuesday."])[0]]
+>>> s = "Ann Lee met them in Paris on Tuesday."
+>>> [(e.text(s), e.label) for e in annotate([s])[0]]
 [('Ann Lee', 'PERSON'), ('Paris', 'GPE'), ('Tuesday', 'DATE')]
 """
 

@@ -37,7 +37,8 @@ def question_features(q: Question, x: np.ndarray, p: np.ndarray) -> np.ndarray:
         "dense_best": col("dense").max(), "lex_best": col("lex").max(), "lex_before_best": col("lex_before").max(),
         "focus_best": col("focus").max(), "names_in_context_best": col("names_in_context")[best],
         "names_anywhere": col("names_in_context").max(), "expected_hit_any": col("expected_hit")[order[:3]].max(),
-        "expects_kind": float(bool(q.expects)), "speech_asked_given_any": col("speech_asked_and_given")[order[:3]].max(),
+        "expects_kind": float(bool(q.expects)),
+        "speech_asked_given_any": col("speech_asked_and_given")[order[:3]].max(),
         "yes_no": float(q.yes_no), "in_conversation": col("in_conversation").max(),
     }
     for i, name in enumerate(QUESTION_FEATURES):

@@ -91,4 +91,5 @@ def load_model(path: Path = MODEL_PATH) -> AnswerModel:
     try:
         return AnswerModel.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, KeyError, TypeError, ValueError) as exc:
-        raise NewsragError(f"Cannot read the answer model {path} ({exc}); rebuild it with `make answer-model`.") from None
+        raise NewsragError(f"Cannot read the answer model {path} ({exc}); "
+                           "rebuild it with `make answer-model`.") from None
