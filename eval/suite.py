@@ -83,10 +83,10 @@ def run_corpus(main: Pipeline, corpus: Corpus, data_root: Path, k: int = 5, back
 
 
 def summary_rows(result: CorpusRun) -> list[dict[str, Any]]:
-    """The table's rows for one corpus run: one, or for a corpus asked with several sets (the seeds), one for its
-    first set ("seeds:qa") and one for the rest ("seeds:sets"), which the targets name apart."""
+    """The table's rows for one corpus run: one, or for the regression corpus asked with several sets (the seeds),
+    one for its first set ("seeds:qa") and one for the rest ("seeds:sets"), which the targets name apart."""
     stems = list(dict.fromkeys(row["id"].split("/")[0] for row in result.newsrag.rows if "/" in row["id"]))
-    if len(stems) < 2:
+    if len(stems) < 2 or result.corpus.role != "regression":
         return [summary_row(result)]
     first = stems[0]
     return [summary_row(result, f"{result.corpus.name}:{first}", lambda i: i.startswith(f"{first}/")),

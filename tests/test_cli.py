@@ -121,7 +121,8 @@ def test_ask_json_prints_one_object_with_answer_citations_passages_and_timings(s
     assert "98-2" in out["answer"]
     assert out["citations"], out
     for c in out["citations"]:
-        assert set(c) == {"n", "doc_id", "file", "title", "published", "start", "end", "quote"}
+        assert set(c) == {"n", "doc_id", "file", "title", "published", "start", "end", "quote", "answer_start",
+                          "answer_end"}
     for p in out["passages"]:
         assert set(p) == {"rank", "doc_id", "file", "start", "end", "score", "text"}
     assert [p["rank"] for p in out["passages"]] == list(range(1, len(out["passages"]) + 1))
