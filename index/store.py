@@ -289,6 +289,7 @@ class Store:
         self._token: str | None = None
         self._snapshot: _Snapshot | None = None
         self._migrated = False
+        self._folder_ok = False
         #: What the last ``repair`` removed (one line per article), for the CLI to say.
         self.repaired: list[str] = []
         #: Embedding models (by name) found to match the library's in this process.
@@ -370,6 +371,7 @@ class Store:
     def reading(self) -> Iterator[None]:
         """Read the store inside this block: no other process writes Chroma's files meanwhile, and what other
         processes completed before it is seen (the client is reopened when they wrote since it last looked)."""
+        self._check_folder()
         if not self._migrated and (self._rw is None or not self._rw.reading_now):
             self._migrate_if_old()
         if self._rw is None:
@@ -385,6 +387,7 @@ class Store:
         """Be the library's one writer for the block (see ``WriterLock``); on taking the lock, first remove what a
         killed writer left (``repair``; ``repair=False`` only for writing files beside Chroma). Yields False, holding
         nothing, when ``blocking`` is off and another writer holds it."""
+        self._check_folder()
         first = not self._writer.depth
         with self._writer.hold(blocking) as held:
             if held and first and repair:
@@ -392,6 +395,12 @@ class Store:
                     self._sync()
                 self.repaired = self.repair()
             yield held
+
+    def _check_folder(self) -> None:
+        """The data folder (locks, the generation file, the BM25 cache) must be one: said once, as a message."""
+        if not self._folder_ok:
+            check_data_dir(self.settings)
+            self._folder_ok = True
 
     def _chroma_read(self) -> Any:
         assert self._rw is not None
