@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run ask test test-slow test-all lint eval eval-corpora eval-test answer-model bench browser-deps clean
+.PHONY: setup run ask test test-slow test-reliability test-all lint eval eval-corpora eval-test answer-model bench \
+	browser-deps clean
 
 setup: $(STAMP)
 
@@ -25,10 +26,15 @@ run: setup
 	$(BIN)/newsrag serve
 
 test: setup browser-deps
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not reliability"
 
 test-slow: setup
 	$(BIN)/pytest -m slow
+
+# Real processes killed with SIGKILL at each write step, concurrent writers, an ingest while the app answers
+# (tests/reliability; the figures land in tests/artifacts/reliability.json). .ci/run runs it after `make test`.
+test-reliability: setup browser-deps
+	$(BIN)/pytest -m reliability
 
 test-all: setup browser-deps
 	$(BIN)/pytest

@@ -32,16 +32,44 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """
     spans: list[tuple[int, int]] = []
     for para in re.finditer(r"[^\n]+", text):  # a line break always ends a sentence
-        cursor = para.start()
-        for sentence in _segmenter().segment(para.group()):
-            piece = sentence.strip()
-            if not piece:
-                continue
-            start = text.find(piece, cursor, para.end())
-            if start < 0:  # pysbd changed the text; fall back to the rest of the line
-                start, piece = cursor, text[cursor : para.end()].strip()
-            spans.append((start, start + len(piece)))
-            cursor = start + len(piece)
+        start, end = para.span()
+        while end - start > _WINDOW:  # pysbd's time grows with the square of its input: a window at a time
+            found = _segment(text, start, start + _WINDOW)
+            if len(found) > 1:  # keep all but the last sentence, which the window may have cut
+                spans.extend(found[:-1])
+                start = found[-1][0]
+            else:  # thousands of characters with no sentence end: cut at the last space
+                cut = text.rfind(" ", start + 1, start + _WINDOW)
+                cut = cut if cut > start else start + _WINDOW
+                spans.extend(_segment(text, start, cut))
+                start = cut
+        spans.extend(_segment(text, start, end))
+    return spans
+
+
+#: The longest text given to pysbd at once (news paragraphs are shorter; a longer one is split a window at a time,
+#: each window's last sentence carried into the next, so a 2 MB one-line upload costs linear time, not hours).
+_WINDOW = 4000
+
+
+def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the sentences pysbd finds in ``text[start:end]`` (one line, or a window of one)."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for sentence in _segmenter().segment(text[start:end]):
+        piece = sentence.strip()
+        if not piece:
+            continue
+        at = text.find(piece, cursor, end)
+        if at < 0:  # pysbd changed the text: the rest of the line is one sentence
+            rest = text[cursor:end]
+            piece = rest.strip()
+            if piece:
+                at = cursor + len(rest) - len(rest.lstrip())
+                spans.append((at, at + len(piece)))
+            break
+        spans.append((at, at + len(piece)))
+        cursor = at + len(piece)
     return spans
 
 

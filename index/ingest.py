@@ -3,7 +3,10 @@
 Every file is prepared (read, cleaned, described, chunked) before anything is written, and a file
 that fails gets one line naming it and the reason while the store stays as it was. Ids are
 content hashes: an unchanged article is skipped without embedding anything; a changed one
-replaces the chunks its file had before.
+replaces the version stored under the same key (its resolved path; an upload's name), never
+another folder's file of the same name. Writing holds the library's writer lock (``Store.writing``),
+which first removes whatever an interrupted run left half-written, so rerunning an interrupted
+ingest finishes it.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from index.chunk import chunk_article
 from index.clean import clean
 from index.describe import describe
 from index.embed import Embedder
-from index.load import RawDocument, find_articles, load_bytes, load_file
-from index.store import Store
+from index.load import RawDocument, find_sources, load_bytes, load_source
+from index.store import PROBE, ModelRecord, Store
 from index.types import Article
 from rag.errors import InputError
 
@@ -47,6 +50,8 @@ class FileResult:
 @dataclass
 class IngestReport:
     results: list[FileResult] = field(default_factory=list)
+    #: What an interrupted earlier run had left half-written and this one removed first.
+    repaired: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,8 +81,9 @@ def prepare(raw: RawDocument) -> Article:
         raise InputError(raw.name, "nothing but page furniture (navigation, tags, related stories) in this file")
     article = describe(text, raw.name)
     published = _iso_date(raw.published)
-    return dataclasses.replace(article, title=raw.title or article.title, source=raw.source or article.source,
-                               published=published or article.published)
+    article = dataclasses.replace(article, title=raw.title or article.title, source=raw.source or article.source,
+                                  published=published or article.published)
+    return dataclasses.replace(article, key=raw.key) if raw.key else article
 
 
 def _iso_date(value: str | None) -> date | None:
@@ -89,33 +95,34 @@ def _iso_date(value: str | None) -> date | None:
 
 
 class Ingestor:
-    def __init__(self, store: Store, embedder: Embedder, max_file_bytes: int, chunk_chars: int) -> None:
+    def __init__(self, store: Store, embedder: Embedder, max_file_bytes: int, chunk_chars: int,
+                 follow_symlinks: bool = False) -> None:
         self.store = store
         self.embedder = embedder
         self.max_file_bytes = max_file_bytes
         self.chunk_chars = chunk_chars
+        self.follow_symlinks = follow_symlinks
 
     def ingest_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
-        """Ingest files and folders. A folder with no article files is one failure, not silence."""
+        """Ingest files and folders. A folder with no article files is one failure, not silence; so is a symbolic
+        link that is not followed."""
         report = IngestReport()
-        files: list[Path] = []
-        for path in paths:
-            try:
-                files.extend(find_articles([path]))
-            except InputError as err:
-                report.results.append(FileResult(str(err.path), "failed", reason=err.reason))
+        sources, errors = find_sources(paths, self.follow_symlinks)
+        report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in errors)
         prepared: list[tuple[str, Article | InputError]] = []
-        for path in files:
+        for source in sources:
             try:
-                prepared.append((str(path), prepare(load_file(path, self.max_file_bytes))))
+                prepared.append((str(source.path), prepare(load_source(source, self.max_file_bytes))))
             except InputError as err:
-                prepared.append((str(path), err))
+                prepared.append((str(source.path), err))
         return self._write(prepared, report, progress)
 
     def ingest_upload(self, name: str, data: bytes) -> IngestReport:
-        """Ingest one uploaded file through the same checks as a file on disk."""
+        """Ingest one uploaded file through the same checks as a file on disk; a later upload of the same name
+        replaces it."""
         try:
-            item: Article | InputError = prepare(load_bytes(name, data, self.max_file_bytes))
+            raw = load_bytes(name, data, self.max_file_bytes)
+            item: Article | InputError = prepare(dataclasses.replace(raw, key=f"upload:{raw.name}"))
         except InputError as err:
             item = err
         return self._write([(name, item)], IngestReport(), None)
@@ -130,21 +137,29 @@ class Ingestor:
                 prepared.append((doc.name, err))
         return self._write(prepared, IngestReport(), progress)
 
-    def delete(self, ref: str) -> FileResult:
-        article = self.store.find(ref)
-        self.store.delete(article.doc_id)
+    def delete(self, ref: str, exact: bool = False) -> FileResult:
+        """Delete the article ``ref`` names (its id or file name; with ``exact`` off, a unique prefix of either)."""
+        with self.store.writing():
+            article = self.store.find(ref, exact=exact)
+            self.store.delete(article.doc_id)
         return FileResult(article.file, "deleted", article.doc_id, article.chunks)
 
     def _write(self, prepared: list[tuple[str, Article | InputError]], report: IngestReport,
                progress: Progress | None) -> IngestReport:
         seen: dict[str, str] = {}
-        for i, (shown, item) in enumerate(prepared):
-            if progress:
-                progress(i, len(prepared), shown)
-            if isinstance(item, InputError):
-                report.results.append(FileResult(shown, "failed", reason=item.reason))
-                continue
-            report.results.append(self._write_one(shown, item, seen))
+        if all(isinstance(item, InputError) for _, item in prepared):  # nothing to write: no lock to wait for
+            report.results.extend(FileResult(shown, "failed", reason=item.reason)  # type: ignore[union-attr]
+                                  for shown, item in prepared)
+            return report
+        with self.store.writing():
+            report.repaired = list(self.store.repaired)
+            for i, (shown, item) in enumerate(prepared):
+                if progress:
+                    progress(i, len(prepared), shown)
+                if isinstance(item, InputError):
+                    report.results.append(FileResult(shown, "failed", reason=item.reason))
+                    continue
+                report.results.append(self._write_one(shown, item, seen))
         if progress:
             progress(len(prepared), len(prepared), "")
         return report
@@ -157,10 +172,14 @@ class Ingestor:
             return FileResult(shown, "unchanged", article.doc_id)
         chunks = chunk_article(article, self.chunk_chars)
         sentences = [article.text[s:e] for c in chunks for s, e in c.sentences]
-        vectors = self.embedder.embed([c.text for c in chunks] + sentences)
+        # the model is checked against the library's in the same call, before anything is written
+        probe = [] if self.embedder.name in self.store.verified_models else [PROBE]
+        vectors = self.embedder.embed([c.text for c in chunks] + sentences + probe)
+        if probe:
+            self.store.check_model(ModelRecord.of(self.embedder.name, vectors[-1]), record_if_new=True)
+            vectors = vectors[:-1]
         entities = [encode(found) for found in annotate(sentences)]
-        old = [d for d in self.store.by_file(article.file) if d != article.doc_id]
-        self.store.add(article, chunks, vectors[: len(chunks)], vectors[len(chunks) :], entities)
-        for doc_id in old:  # only once the new version is in: a crash never leaves the file with nothing
-            self.store.delete(doc_id)
+        old = [d for d in self.store.by_key(article.identity) if d != article.doc_id]
+        self.store.add(article, chunks, vectors[: len(chunks)], vectors[len(chunks) :],  # replaces ``old``
+                       sentence_entities=entities)
         return FileResult(shown, "replaced" if old else "added", article.doc_id, len(chunks))

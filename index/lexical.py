@@ -1,24 +1,30 @@
 """The BM25 index that follows the Chroma store it belongs to.
 
-llama-index's ``BM25Retriever`` (bm25s) is built from the store's own chunks and persisted under
-``data_dir/bm25/<collection>`` with the store's fingerprint beside it. Whenever the cache is missing
-or its fingerprint differs from the store's (another process ingested, a file was deleted), it is
+llama-index's ``BM25Retriever`` (bm25s) is built from the store's own chunks (those of complete
+articles) and persisted under ``data_dir/bm25/<collection>/<fingerprint>/``. Whenever no cache is
+named by the store's current fingerprint (another process ingested, a file was deleted), it is
 rebuilt from Chroma, so lexical and dense retrieval always see the same chunks.
+
+A cache folder is written whole into a temporary folder beside it and renamed into place, only by
+the holder of the library's writer lock (a reader that rebuilds keeps its index in memory unless the
+lock is free), so a reader never loads a half-written cache and two processes never write one folder.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import shutil
+import tempfile
 import time
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from index import faults
 from index.store import Store
 
-_STAMP = "newsrag-fingerprint.json"
+_TMP = ".tmp-"
 
 
 class LexicalIndex:
@@ -28,7 +34,7 @@ class LexicalIndex:
         self._bm25: Any = None
         self._fingerprint: str | None = None
         self._checked = 0.0
-        self._version: tuple[int, ...] | None = None
+        self._version: str | None = None
 
     def refresh(self, max_age: float = 0.0) -> bool:
         """Load the cached index when it matches the store; otherwise rebuild and persist it. True when the index
@@ -71,14 +77,14 @@ class LexicalIndex:
             return None
 
     def _load(self, fingerprint: str) -> Any:
-        stamp = self.directory / _STAMP
-        if not stamp.exists() or json.loads(stamp.read_text()).get("fingerprint") != fingerprint:
+        folder = self.directory / fingerprint
+        if not folder.is_dir():
             return None
         import bm25s
 
         try:
-            return bm25s.BM25.load(str(self.directory), load_corpus=True)
-        except Exception:  # a half-written cache is rebuilt, not trusted
+            return bm25s.BM25.load(str(folder), load_corpus=True)
+        except Exception:  # removed meanwhile by a writer, or damaged: rebuilt, not trusted
             return None
 
     def document_frequency(self, token_ids: list[str]) -> tuple[dict[str, int], int]:
@@ -102,15 +108,27 @@ class LexicalIndex:
         from llama_index.retrievers.bm25 import BM25Retriever
 
         retriever = BM25Retriever.from_defaults(nodes=self.store.nodes(), similarity_top_k=1)
-        tmp = self.directory.with_name(self.directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        retriever.persist(str(tmp), show_progress=False)
-        (tmp / _STAMP).write_text(json.dumps({"fingerprint": self._fingerprint}))
-        shutil.rmtree(self.directory, ignore_errors=True)
-        tmp.rename(self.directory)
+        assert self._fingerprint is not None
+        with self.store.writing(blocking=False, repair=False) as writer:
+            if writer:
+                self._persist(retriever, self._fingerprint)
         retriever.bm25.corpus = retriever.corpus  # as `BM25.load(load_corpus=True)` would give it
         return retriever.bm25
+
+    def _persist(self, retriever: Any, fingerprint: str) -> None:
+        """Write the cache for ``fingerprint`` whole, then rename it into place; drop every other cache folder
+        (under the writer lock: any temporary folder left is a killed writer's)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=_TMP, dir=self.directory)
+        retriever.persist(tmp, show_progress=False)
+        faults.reached("bm25")
+        try:
+            os.rename(tmp, self.directory / fingerprint)
+        except OSError:  # already there: written by this process a moment ago
+            shutil.rmtree(tmp, ignore_errors=True)
+        for other in self.directory.iterdir():
+            if other.name != fingerprint:
+                shutil.rmtree(other, ignore_errors=True)
 
 
 @cache

@@ -1,10 +1,33 @@
 """Store: chunks and their vectors in Chroma, written through llama-index's ``ChromaVectorStore``.
 
-Two collections: ``<name>`` holds one node per chunk (its text, vector and the article's metadata);
+Three collections: ``<name>`` holds one node per chunk (its text, vector and the article's metadata);
 ``<name>-sentences`` holds one vector per sentence, which the extractive answerer reads instead of
-embedding sentences at question time. The article text is not stored twice: chunks tile their
-article, so ``article()`` rebuilds it exactly from them. Ids are content hashes, so re-adding the
-same article is a no-op and a changed article gets new ids.
+embedding sentences at question time; ``<name>-articles`` is the manifest, one row per article (its
+id the doc_id, its vector the mean of its chunks'), which says whether the article is complete, and
+whose collection metadata records the embedding model the library was built with. The article text
+is not stored twice: chunks tile their article, so ``article()`` rebuilds it exactly from them. Ids
+are content hashes, so re-adding the same article is a no-op and a changed article gets new ids.
+
+**Crash safety.** Every write keeps these steps, in this order (batched ingestion of many articles
+too, a batch at a time):
+
+1. the article's manifest row is written with ``state="writing"``, before any chunk of it;
+2. its chunks and sentence vectors are written, in as many batches as it takes;
+3. one update marks it ``"complete"`` and, in the same call, the versions of its key it replaces
+   ``"deleting"``;
+4. a ``"deleting"`` article's chunks, then its sentences, then its row are deleted.
+
+Readers see only complete articles (``complete_ids``; retrieval and the BM25 index drop the rest),
+so whatever a killed writer left behind is invisible; whoever next takes the writer lock deletes it
+first (``repair``). A kill at any point therefore leaves each article wholly stored or absent, and
+a rerun finishes the job.
+
+**Several processes.** Writers take ``WriterLock`` (one at a time, for a whole ingest). On an
+embedded folder every read or write of Chroma also holds ``ChromaLock`` (shared by readers,
+exclusive for one batch of a write), and a writer ends each commit by replacing the file
+``generation``: a reader that finds it changed reopens its Chroma client before it reads (a client
+never sees what another process wrote after it opened; reading new ids through it fails with
+"Error finding id").
 """
 
 from __future__ import annotations
@@ -13,21 +36,25 @@ import hashlib
 import json
 import os
 import threading
+import time
+import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 import numpy as np
 
+from index import faults
 from index.annotate import Entity, decode
+from index.locks import ChromaLock, Notify, WriterLock
 from index.types import Article, Chunk
 from rag.config import Settings
-from rag.errors import NewsragError, NotFoundError
+from rag.errors import ModelMismatchError, NewsragError, NotFoundError, StoreError
 
-_BATCH = 2000
 #: Sentences whose distances to a query differ by less than this may be the same text embedded twice
 #: (in two batches, so not always bit for bit the same vector).
 _TIE = 1e-4
@@ -35,6 +62,14 @@ _TIE = 1e-4
 ENTITIES_VERSION = "en_core_web_sm-3.8"
 #: Chunks whose sentence vectors the store keeps in memory once read.
 SENTENCE_CACHE = 4096
+#: Rows read from Chroma per page.
+_PAGE = 5000
+#: A store whose files this process cannot see (a Chroma server) re-reads its manifest after this many seconds.
+_SERVER_MAX_AGE = 2.0
+
+WRITING, COMPLETE, DELETING = "writing", "complete", "deleting"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -48,10 +83,35 @@ class StoredArticle:
     published: date | None
     chunks: int
     chars: int
+    key: str = ""
 
     @property
     def label(self) -> str:
         return self.title or f"Untitled ({self.file})"
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """The embedding model a library was built with: its name, its dimension and its vector of ``PROBE``."""
+
+    name: str
+    dimension: int
+    probe: tuple[float, ...]
+
+    @classmethod
+    def of(cls, name: str, probe_vector: np.ndarray) -> ModelRecord:
+        return cls(name, int(len(probe_vector)), tuple(float(x) for x in probe_vector))
+
+    def matches(self, other: ModelRecord) -> bool:
+        """Same vector space: same dimension and (to rounding and runtime noise) the same probe vector."""
+        if self.dimension != other.dimension or len(self.probe) != len(other.probe):
+            return False
+        a, b = np.asarray(self.probe), np.asarray(other.probe)
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0)) >= 0.999
+
+
+#: Embedded by every model that writes to or reads a library; its vector tells one model's space from another's.
+PROBE = "A probe sentence that tells which embedding model built this library."
 
 
 def chunk_metadata(article: Article, chunk: Chunk, n: int) -> dict[str, Any]:
@@ -68,6 +128,14 @@ def chunk_metadata(article: Article, chunk: Chunk, n: int) -> dict[str, Any]:
         "article_chars": len(article.text),
         "sentences": json.dumps(chunk.sentences),
     }
+
+
+def manifest_metadata(article: Article, chunks: int, sentences: int, state: str) -> dict[str, Any]:
+    """An article's manifest row: what the library lists, what re-ingestion compares, and its state."""
+    meta = {k: v for k, v in chunk_metadata(article, Chunk("", article.doc_id, "", 0, 0), 0).items()
+            if k not in ("start", "end", "n", "sentences")}  # the article's own fields
+    return {**meta, "doc_id": article.doc_id, "key": article.identity, "chunks": chunks, "sentence_count": sentences,
+            "state": state, "written": time.time_ns()}
 
 
 def sentence_id(chunk_id: str, n: int) -> str:
@@ -119,8 +187,95 @@ def open_client(settings: Settings) -> Any:
             )
         except Exception as exc:
             raise NewsragError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
+    check_data_dir(settings)
+    try:
+        return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
+    except Exception as exc:
+        raise unreadable(settings, exc) from exc
+
+
+def check_data_dir(settings: Settings) -> None:
+    """Make the data folder, or say why it cannot be one."""
+    folder = settings.data_dir
+    for path in (folder, folder / "chroma"):
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"{path} is a file, not a folder: give --data-dir (NEWSRAG_DATA_DIR) a folder for the "
+                             "library (it is made if missing).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot make the library folder {folder}: {exc.strerror}.") from None
+
+
+def unreadable(settings: Settings, exc: BaseException) -> StoreError:
+    """The message for a Chroma folder that Chroma cannot use (a truncated or foreign ``chroma.sqlite3``)."""
+    where = settings.chroma_url or settings.data_dir
+    detail = str(exc).split("\n")[0][:200]
+    return StoreError(f"The library at {where} cannot be read by Chroma ({detail}). If its files were cut short or "
+                      f"replaced, move {where} aside and ingest the articles again into a new one.")
+
+
+def _forget_system(client: Any) -> None:
+    """Let the next ``PersistentClient`` on this folder start a new Chroma system instead of sharing this one, which
+    keeps what it loaded when it opened. (Chroma shares one system per folder in a process; ``clear_system_cache``
+    would drop every folder's.) The old system stays alive for whoever still holds its collections."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = getattr(client, "_identifier", None)
+    SharedSystemClient._identifier_to_system.pop(identifier, None)  # type: ignore[arg-type]
+    SharedSystemClient._identifier_to_refcount.pop(identifier, None)  # type: ignore[arg-type]
+
+
+def _chroma_errors(method: F) -> F:
+    """Chroma's own exceptions leave the store as ``StoreError``s that say what to do."""
+    @wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except NewsragError:
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith("chromadb"):
+                raise unreadable(self.settings, exc) from exc
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _reads(method: F) -> F:
+    """Run a reading method inside ``Store.reading()`` (re-entrant: free when the caller already reads)."""
+    @wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self.reading():
+            return method(self, *args, **kwargs)
+
+    return _chroma_errors(wrapper)  # type: ignore[arg-type, return-value]
+
+
+@dataclass
+class _Handles:
+    client: Any
+    chunks: Any
+    sentences: Any
+    manifest: Any
+    vector_store: Any
+
+
+@dataclass
+class _Snapshot:
+    """The complete articles' manifest rows, as read at ``token`` (or at ``taken``, on a server)."""
+
+    token: str | None
+    taken: float
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        if self._ids is None:
+            self._ids = frozenset(self.rows)
+        return self._ids
+
+    _ids: frozenset[str] | None = None
 
 
 class Store:
@@ -132,108 +287,290 @@ class Store:
         self._by_chunk: OrderedDict[str, Any] = OrderedDict()
         self._nodes: OrderedDict[str, Any] = OrderedDict()
         self._texts: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._handles: _Handles | None = None
+        self._token: str | None = None
+        self._snapshot: _Snapshot | None = None
+        self._migrated = False
+        self._folder_ok = False
+        #: What the last ``repair`` removed (one line per article), for the CLI to say.
+        self.repaired: list[str] = []
+        #: Embedding models (by name) found to match the library's in this process.
+        self.verified_models: set[str] = set()
+        #: Incremented whenever the Chroma client is reopened: whoever keeps its collections must take them anew.
+        self.generation = 0
+        #: Told (once per wait) that another process is writing and this one waits for it: the CLI prints it.
+        self.notify: Notify | None = None
+        self._writer = WriterLock(settings.data_dir, settings.lock_wait, self._notify)
+        self._rw = ChromaLock(settings.data_dir / "chroma.rwlock") if self.embedded else None
 
-    @cached_property
-    def client(self) -> Any:
-        return self._client or open_client(self.settings)
+    def _notify(self, message: str) -> None:
+        if self.notify:
+            self.notify(message)
 
-    @cached_property
-    def chunks(self) -> Any:
-        return self.client.get_or_create_collection(
-            self.settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+    @property
+    def embedded(self) -> bool:
+        """True for a Chroma folder of this process's own (not a server, not a client passed in)."""
+        return self._client is None and not self.settings.chroma_url
 
-    @cached_property
-    def sentences(self) -> Any:
-        return self.client.get_or_create_collection(
-            f"{self.settings.collection}-sentences", embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+    # -- the Chroma client and its collections -----------------------------------------------------
 
-    @cached_property
-    def vector_store(self) -> Any:
+    def _open(self) -> _Handles:
+        handles = self._handles
+        if handles is not None:
+            return handles
+        with self._lock:
+            if self._handles is None:
+                self._handles = self._make_handles()
+            return self._handles
+
+    def _make_handles(self) -> _Handles:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        return ChromaVectorStore(chroma_collection=self.chunks)
+        client = self._client or open_client(self.settings)
+        name = self.settings.collection
+        try:
+            collections = [client.get_or_create_collection(n, embedding_function=None,
+                                                           configuration={"hnsw": {"space": "cosine"}})
+                           for n in (name, f"{name}-sentences", f"{name}-articles")]
+        except Exception as exc:
+            if type(exc).__module__.startswith("chromadb"):
+                raise unreadable(self.settings, exc) from exc
+            raise
+        chunks, sentences, manifest = collections
+        return _Handles(client, chunks, sentences, manifest, ChromaVectorStore(chroma_collection=chunks))
+
+    def _reopen(self) -> None:
+        """Drop the Chroma client: the next use opens a new one, which sees what other processes wrote."""
+        with self._lock:
+            if self._handles is not None and self.embedded:
+                _forget_system(self._handles.client)
+                self._handles = None
+                self.generation += 1
+
+    @property
+    def client(self) -> Any:
+        return self._open().client
+
+    @property
+    def chunks(self) -> Any:
+        return self._open().chunks
+
+    @property
+    def sentences(self) -> Any:
+        return self._open().sentences
+
+    @property
+    def manifest(self) -> Any:
+        return self._open().manifest
+
+    @property
+    def vector_store(self) -> Any:
+        return self._open().vector_store
+
+    # -- locks and other processes' writes ---------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Read the store inside this block: no other process writes Chroma's files meanwhile, and what other
+        processes completed before it is seen (the client is reopened when they wrote since it last looked)."""
+        self._check_folder()
+        if not self._migrated and (self._rw is None or not self._rw.reading_now):
+            self._migrate_if_old()
+        if self._rw is None:
+            yield
+            return
+        with self._rw.read() as outermost:
+            if outermost:
+                self._sync()
+            yield
+
+    @contextmanager
+    def writing(self, blocking: bool = True, repair: bool = True) -> Iterator[bool]:
+        """Be the library's one writer for the block (see ``WriterLock``); on taking the lock, first remove what a
+        killed writer left (``repair``; ``repair=False`` only for writing files beside Chroma). Yields False, holding
+        nothing, when ``blocking`` is off and another writer holds it."""
+        self._check_folder()
+        first = not self._writer.depth
+        with self._writer.hold(blocking) as held:
+            if held and first and repair:
+                with self._chroma_read() if self._rw else nullcontext():
+                    self._sync()
+                self.repaired = self.repair()
+            yield held
+
+    def _check_folder(self) -> None:
+        """The data folder (locks, the generation file, the BM25 cache) must be one: said once, as a message."""
+        if not self._folder_ok:
+            check_data_dir(self.settings)
+            self._folder_ok = True
+
+    def _chroma_read(self) -> Any:
+        assert self._rw is not None
+        return self._rw.read()
+
+    @contextmanager
+    def _committing(self) -> Iterator[None]:
+        """One batch of a write: Chroma's files are not read by anyone else meanwhile."""
+        if self._rw is None:
+            yield
+            return
+        with self._rw.write():
+            yield
+
+    def _sync(self) -> None:
+        """Reopen the client when another process committed since this one last looked (``generation`` file)."""
+        if not self.embedded:
+            return
+        token = self._read_token()
+        with self._lock:
+            if token != self._token:
+                if self._token is not None or self._handles is not None:
+                    self._reopen()
+                self._token, self._snapshot = token, None
+
+    @property
+    def _token_file(self) -> Any:
+        return self.settings.data_dir / "generation"
+
+    def _read_token(self) -> str:
+        try:
+            return self._token_file.read_text(encoding="ascii")
+        except FileNotFoundError:
+            return ""
+        except OSError as exc:
+            raise StoreError(f"Cannot read {self._token_file}: {exc.strerror}.") from None
+
+    def _bump(self) -> None:
+        """Tell other processes that a commit is complete (they reopen before their next read)."""
+        with self._lock:
+            self._snapshot = None
+            if not self.embedded:
+                return
+            token = uuid.uuid4().hex
+            tmp = self._token_file.with_name(f"generation.{os.getpid()}.tmp")
+            tmp.write_text(token, encoding="ascii")
+            os.replace(tmp, self._token_file)
+            self._token = token
+
+    def version(self) -> str | None:
+        """Changes whenever a commit completes, in this process or another: what the BM25 index checks on every
+        query (one comparison, where ``fingerprint`` reads the manifest). ``None`` for a Chroma server or a client
+        passed in, whose commits this process cannot see."""
+        if not self.embedded:
+            return None
+        with self.reading():
+            return self._token
+
+    # -- the manifest --------------------------------------------------------------------------------
+
+    def _complete_rows(self) -> dict[str, dict[str, Any]]:
+        """Every complete article's manifest row, by doc_id (read once per commit seen, or per two seconds on a
+        server)."""
+        snap = self._snapshot
+        now = time.monotonic()
+        if snap is not None and (self.embedded or now - snap.taken < _SERVER_MAX_AGE):
+            return snap.rows
+        rows = {m["doc_id"]: m for m in self._manifest_metadata(where={"state": COMPLETE})}
+        self._snapshot = _Snapshot(self._token, now, rows)
+        return rows
+
+    def _manifest_metadata(self, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            got = self.manifest.get(where=where, include=["metadatas"], limit=_PAGE, offset=len(out))
+            out.extend(got["metadatas"])
+            if len(got["ids"]) < _PAGE:
+                return out
+
+    def _row(self, doc_id: str) -> dict[str, Any] | None:
+        got = self.manifest.get(ids=[doc_id], include=["metadatas"])
+        return got["metadatas"][0] if got["ids"] else None
+
+    @_reads
+    def complete_ids(self) -> frozenset[str]:
+        """The doc_ids of the complete articles: the only ones a reader may show."""
+        rows = self._complete_rows()
+        snap = self._snapshot
+        return snap.ids if snap is not None and snap.rows is rows else frozenset(rows)
 
     # -- reading ---------------------------------------------------------------------------------
 
+    @_reads
     def count(self) -> int:
-        return int(self.chunks.count())
+        """Chunks of the complete articles."""
+        return sum(int(m["chunks"]) for m in self._complete_rows().values())
 
-    def version(self) -> tuple[int, ...] | None:
-        """Changes whenever a client, in this process or another, writes to the embedded store: the modification
-        time and size of Chroma's database files (two ``stat`` calls, where ``fingerprint`` reads every chunk id).
-        ``None`` for a Chroma server or a client passed in, whose files this process cannot see."""
-        if self._client is not None or self.settings.chroma_url:
-            return None
-        out: list[int] = []
-        for name in ("chroma.sqlite3", "chroma.sqlite3-wal"):
-            try:
-                st = os.stat(self.settings.data_dir / "chroma" / name)
-            except FileNotFoundError:
-                out += [0, 0]
-            else:
-                out += [st.st_mtime_ns, st.st_size]
-        return tuple(out)
-
+    @_reads
     def fingerprint(self) -> str:
-        """Changes whenever the set of stored chunks changes (what the BM25 cache is checked against)."""
-        ids = sorted(self.chunks.get(include=[])["ids"])
-        return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:24] + f"-{len(ids)}"
+        """Changes whenever the set of complete articles changes (what the BM25 cache is named by)."""
+        rows = self._complete_rows()
+        digest = hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()[:24]
+        return f"{digest}-{sum(int(m['chunks']) for m in rows.values())}"
 
+    @_reads
     def articles(self) -> list[StoredArticle]:
-        """Every stored article, by file name."""
-        rows: dict[str, dict[str, Any]] = {}
-        for meta in self._all_metadata():
-            row = rows.setdefault(meta["doc_id"], {**meta, "chunks": 0})
-            row["chunks"] += 1
-        return sorted((self._stored(r) for r in rows.values()), key=lambda a: a.file)
+        """Every complete article, by file name."""
+        return sorted((self._stored(m) for m in self._complete_rows().values()), key=lambda a: (a.file, a.doc_id))
 
-    def find(self, ref: str) -> StoredArticle:
-        """The article named by ``ref``: its doc_id (or a prefix of it), its file name, or a file-name prefix."""
+    def find(self, ref: str, exact: bool = False) -> StoredArticle:
+        """The article named by ``ref``: its doc_id or its file name, or (unless ``exact``) a prefix of either."""
         articles = self.articles()
-        for test in (
-            lambda a: a.doc_id == ref or a.file == ref,
-            lambda a: a.doc_id.startswith(ref) or a.file.startswith(ref),
-        ):
+        tests: list[Callable[[StoredArticle], bool]] = [lambda a: a.doc_id == ref or a.file == ref]
+        if not exact:
+            tests.append(lambda a: a.doc_id.startswith(ref) or a.file.startswith(ref))
+        for test in tests:
             hits = [a for a in articles if test(a)]
             if len(hits) == 1:
                 return hits[0]
             if len(hits) > 1:
-                names = ", ".join(a.file for a in hits[:5])
-                raise NotFoundError(f"{ref!r} names {len(hits)} articles ({names}); give more of the name or id.")
-        raise NotFoundError(f"No stored article is named {ref!r}; `newsrag sources` lists them.")
+                names = ", ".join(f"{a.file} ({a.doc_id})" for a in hits[:5])
+                raise NotFoundError(f"{ref!r} names {len(hits)} articles ({names}); give more of the name or the id.")
+        how = " (give its whole id or file name)" if exact else ""
+        raise NotFoundError(f"No stored article is named {ref!r}{how}; `newsrag sources` lists them.")
 
+    @_reads
     def by_file(self, file: str) -> list[str]:
-        """doc_ids stored under a file name (normally one)."""
-        got = self.chunks.get(where={"file": file}, include=["metadatas"])
-        return sorted({m["doc_id"] for m in got["metadatas"]})
+        """doc_ids of the complete articles shown under a file name (one, unless two folders had the same name)."""
+        return sorted(d for d, m in self._complete_rows().items() if m["file"] == file)
 
+    @_reads
+    def by_key(self, key: str) -> list[str]:
+        """doc_ids of the complete versions stored under an article key (normally at most one)."""
+        got = self.manifest.get(where={"$and": [{"key": key}, {"state": COMPLETE}]}, include=[])
+        return sorted(got["ids"])
+
+    @_reads
     def existing(self, chunk_ids: list[str]) -> set[str]:
         """Those of ``chunk_ids`` that are still stored."""
         return set(self.chunks.get(ids=chunk_ids, include=[])["ids"]) if chunk_ids else set()
 
+    @_reads
     def has(self, doc_id: str) -> bool:
-        return bool(self.chunks.get(where={"doc_id": doc_id}, limit=1, include=[])["ids"])
+        """True when the article is stored complete (a half-written one is not there)."""
+        row = self._row(doc_id)
+        return bool(row) and row["state"] == COMPLETE  # type: ignore[index]
 
+    @_reads
     def article(self, doc_id: str) -> Article:
         """The stored article, its text rebuilt from its chunks (which tile it)."""
-        got = self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-        if not got["ids"]:
+        row = self._complete_rows().get(doc_id) if self.embedded else self._row(doc_id)
+        if not row or row["state"] != COMPLETE:
             raise NotFoundError(f"No stored article has id {doc_id!r}.")
+        got = self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
         parts = sorted(zip(got["metadatas"], got["documents"], strict=True), key=lambda p: p[0]["start"])
         text = "".join(doc for _, doc in parts)
-        meta = parts[0][0]
-        if len(text) != meta["article_chars"]:
-            raise NewsragError(f"Article {doc_id} is incomplete in the store; re-ingest {meta['file']}.")
-        s = self._stored({**meta, "chunks": len(parts)})
-        return Article(doc_id, s.file, text, s.title, s.source, s.published)
+        if len(text) != row["article_chars"] or len(parts) != row["chunks"]:
+            raise StoreError(f"Article {doc_id} ({row['file']}) is damaged in the store; `newsrag ingest` its file "
+                             "again to replace it.")
+        s = self._stored(row)
+        return Article(doc_id, s.file, text, s.title, s.source, s.published, s.key)
 
+    @_reads
     def nodes(self) -> list[Any]:
-        """Every chunk as a llama-index ``TextNode`` (what the BM25 index is built from)."""
-        return list(self.vector_store.get_nodes(node_ids=None))
+        """Every chunk of the complete articles as a llama-index ``TextNode`` (what the BM25 index is built from)."""
+        complete = self.complete_ids()
+        return [n for n in self.vector_store.get_nodes(node_ids=None) if n.ref_doc_id in complete]
 
     def _read_through(self, cache: OrderedDict[str, Any], ids: list[str],
                       read: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
@@ -254,6 +591,7 @@ class Store:
                     cache.popitem(last=False)
         return known
 
+    @_reads
     def _sentence_rows(self, chunk_ids: list[str]) -> dict[tuple[str, int], tuple[np.ndarray, str]]:
         """The stored sentences of these chunks, keyed by (doc_id, sentence start): each one's vector and its
         encoded entities; each chunk's are read from Chroma once (``_read_through``)."""
@@ -276,6 +614,7 @@ class Store:
         ``sentence_vectors``; none for a sentence stored before entities were."""
         return {key: decode(ents) for key, (_, ents) in self._sentence_rows(chunk_ids).items()}
 
+    @_reads
     def chunk_nodes(self, chunk_ids: list[str]) -> list[Any]:
         """These chunks as llama-index ``TextNode``s, in the order given (those no longer stored left out); each
         is read from Chroma once (``_read_through``)."""
@@ -285,6 +624,7 @@ class Store:
         known = self._read_through(self._nodes, chunk_ids, read)
         return [known[c] for c in chunk_ids if c in known]
 
+    @_reads
     def chunks_by_best_sentence(self, vectors: Sequence[np.ndarray], n_sentences: int) -> list[dict[str, float]]:
         """For each vector, the chunk ids of the ``n_sentences`` sentences nearest it, each with its best
         sentence's cosine similarity, best first. A sentence repeated word for word (a headline a scraped
@@ -315,6 +655,7 @@ class Store:
             out.append(best)
         return out
 
+    @_reads
     def sentence_texts(self, sentence_ids: list[str]) -> dict[str, str]:
         """These sentences' texts, spaces collapsed and lower-cased (what ``chunks_by_best_sentence`` compares);
         each is read from Chroma once (``_read_through``)."""
@@ -325,12 +666,63 @@ class Store:
 
         return self._read_through(self._texts, sentence_ids, read)
 
+    # -- the model -------------------------------------------------------------------------------
+
+    @_reads
+    def model_record(self) -> ModelRecord | None:
+        """The embedding model the library was built with (``None`` for a new library, or one written before
+        models were recorded)."""
+        meta = self.client.get_collection(f"{self.settings.collection}-articles").metadata or {}
+        if "model_dimension" not in meta:
+            return None
+        return ModelRecord(meta["model_name"], int(meta["model_dimension"]), tuple(json.loads(meta["model_probe"])))
+
+    @_reads
+    def stored_dimension(self) -> int | None:
+        """The dimension of the stored chunk vectors, or ``None`` when there are none."""
+        got = self.chunks.get(limit=1, include=["embeddings"])
+        return len(got["embeddings"][0]) if got["ids"] else None
+
+    def check_model(self, record: ModelRecord, record_if_new: bool = False) -> None:
+        """Refuse a model whose vectors are not those the library was built with (``ModelMismatchError``); with
+        ``record_if_new`` (a writer), record it in a library that has no model recorded yet."""
+        stored = self.model_record()
+        if stored is None:
+            dimension = self.stored_dimension()
+            if dimension is not None and dimension != record.dimension:
+                stored = ModelRecord("another model", dimension, ())
+        if stored is not None and not stored.matches(record):
+            where = self.settings.chroma_url or self.settings.data_dir
+            use = f"Use NEWSRAG_EMBED_MODEL={stored.name} (or --embed-model) with this library, or g" if (
+                stored.name != "another model") else "G"
+            raise ModelMismatchError(
+                f"The library at {where} was built with the embedding model {stored.name!r} ({stored.dimension} "
+                f"dimensions); {record.name!r} ({record.dimension} dimensions) gives other vectors, so its questions "
+                f"and articles cannot be compared with the stored ones. {use}ive the other model a library of its own "
+                "(--data-dir)."
+            )
+        if record_if_new and self.model_record() is None:
+            self.record_model(record)
+        self.verified_models.add(record.name)
+
+    @_chroma_errors
+    def record_model(self, record: ModelRecord) -> None:
+        with self.writing(), self._committing():
+            self.manifest.modify(metadata={
+                "model_name": record.name, "model_dimension": record.dimension,
+                "model_probe": json.dumps([round(float(x), 6) for x in record.probe]),
+            })
+            self._bump()
+
     # -- writing ---------------------------------------------------------------------------------
 
+    @_chroma_errors
     def add(self, article: Article, chunks: list[Chunk], chunk_vectors: np.ndarray,
             sentence_vectors: np.ndarray, sentence_entities: Sequence[str] | None = None) -> None:
-        """Store an article's chunks and sentence vectors (and each sentence's named entities, as
-        ``index.annotate.encode`` gives them); on failure nothing of it is left behind."""
+        """Store an article as the current version of its key (``Article.identity``), replacing any other: after a
+        failure or a kill at any point, either all of it is stored and the old version gone, or none of it and the
+        old version still there (see the module doc). Each sentence keeps its named entities, as
+        ``index.annotate.encode`` gives them."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         nodes = []
@@ -344,64 +736,162 @@ class Store:
             ))
         spans = [(chunk, i, span) for chunk in chunks for i, span in enumerate(chunk.sentences)]
         entities = list(sentence_entities) if sentence_entities is not None else [""] * len(spans)
-        try:
-            for i in range(0, len(nodes), _BATCH):
-                self.vector_store.add(nodes[i : i + _BATCH])
-            for i in range(0, len(spans), _BATCH):
-                part = spans[i : i + _BATCH]
-                self.sentences.add(
-                    ids=[sentence_id(c.chunk_id, j) for c, j, _ in part],
-                    embeddings=sentence_vectors[i : i + len(part)],
-                    documents=[article.text[s:e] for _, _, (s, e) in part],
-                    metadatas=[{"doc_id": article.doc_id, "chunk_id": c.chunk_id, "start": s, "end": e,
-                                "ents": ents}
-                               for (c, _, (s, e)), ents in zip(part, entities[i : i + len(part)], strict=True)],
-                )
-        except Exception:
-            self.delete(article.doc_id)
-            raise
+        mean = np.mean(np.asarray(chunk_vectors, dtype=np.float32), axis=0)
+        batch = self.settings.write_batch
+        with self.writing():
+            old = [d for d in self.by_key(article.identity) if d != article.doc_id]
+            with self._committing():
+                self.manifest.upsert(ids=[article.doc_id], embeddings=[(mean / (np.linalg.norm(mean) or 1.0)).tolist()],
+                                     metadatas=[manifest_metadata(article, len(chunks), len(spans), WRITING)])
+            try:
+                for i in range(0, len(nodes), batch):
+                    with self._committing():
+                        self.vector_store.add(nodes[i : i + batch])
+                    faults.reached("chunks")
+                for i in range(0, len(spans), batch):
+                    part = spans[i : i + batch]
+                    with self._committing():
+                        self.sentences.add(
+                            ids=[sentence_id(c.chunk_id, j) for c, j, _ in part],
+                            embeddings=sentence_vectors[i : i + len(part)],
+                            documents=[article.text[s:e] for _, _, (s, e) in part],
+                            metadatas=[{"doc_id": article.doc_id, "chunk_id": c.chunk_id, "start": s, "end": e,
+                                        "ents": ents}
+                                       for (c, _, (s, e)), ents in zip(part, entities[i : i + len(part)],
+                                                                       strict=True)],
+                        )
+                    faults.reached("sentences")
+                faults.reached("complete")
+                with self._committing():
+                    self.manifest.update(ids=[article.doc_id, *old],
+                                         metadatas=[{"state": COMPLETE}, *({"state": DELETING} for _ in old)])
+                    self._bump()
+            except BaseException:
+                self._purge(article.doc_id)
+                raise
+            for doc_id in old:  # only once the new version is complete: a kill never leaves the key with nothing
+                self._purge(doc_id)
 
+    @_chroma_errors
     def annotate_missing(self) -> int:
         """Find the named entities of sentences stored before ingestion found them (a store of an older
         version): metadata only, nothing re-embedded; once done, the collection says so and this is one
         lookup. Returns how many sentences were annotated."""
-        from index.annotate import annotate, encode
-
         marker = dict(self.sentences.metadata or {})
         if marker.get("entities") == ENTITIES_VERSION:
             return 0
+        with self.writing():
+            return self._annotate_missing(marker)
+
+    def _annotate_missing(self, marker: dict[str, Any]) -> int:
+        from index.annotate import annotate, encode
+
         done, offset, total = 0, 0, int(self.sentences.count())
         while offset < total:
-            got = self.sentences.get(include=["metadatas", "documents"], limit=_BATCH, offset=offset)
+            got = self.sentences.get(include=["metadatas", "documents"], limit=_PAGE, offset=offset)
             todo = [(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
                     if "ents" not in m]
             if todo:
                 found = annotate([d or "" for _, _, d in todo])
-                self.sentences.update(ids=[i for i, _, _ in todo],
-                                      metadatas=[{**m, "ents": encode(f)} for (_, m, _), f in zip(todo, found,
-                                                                                                   strict=True)])
+                with self._committing():
+                    self.sentences.update(ids=[i for i, _, _ in todo],
+                                          metadatas=[{**m, "ents": encode(f)}
+                                                     for (_, m, _), f in zip(todo, found, strict=True)])
                 done += len(todo)
-            offset += len(got["ids"]) or _BATCH
+            offset += len(got["ids"]) or _PAGE
         marker.pop("hnsw:space", None)  # configuration, not metadata Chroma lets us rewrite
-        self.sentences.modify(metadata={**marker, "entities": ENTITIES_VERSION})
+        with self._committing():
+            self.sentences.modify(metadata={**marker, "entities": ENTITIES_VERSION})
         self._by_chunk.clear()
         return done
 
+    @_chroma_errors
     def delete(self, doc_id: str) -> None:
-        self.chunks.delete(where={"doc_id": doc_id})
-        self.sentences.delete(where={"doc_id": doc_id})
+        with self.writing():
+            self._purge(doc_id)
 
-    def _all_metadata(self) -> list[dict[str, Any]]:
-        total, out, offset = self.count(), [], 0
-        while offset < total:
-            out.extend(self.chunks.get(include=["metadatas"], limit=5000, offset=offset)["metadatas"])
-            offset += 5000
-        return out
+    def _purge(self, doc_id: str) -> None:
+        """Remove an article: marked ``deleting`` first (readers stop showing it), then its rows."""
+        with self._committing():
+            if self.manifest.get(ids=[doc_id], include=[])["ids"]:
+                self.manifest.update(ids=[doc_id], metadatas=[{"state": DELETING}])
+                self._bump()
+        with self._committing():
+            self.chunks.delete(where={"doc_id": doc_id})
+        faults.reached("delete")
+        with self._committing():
+            self.sentences.delete(where={"doc_id": doc_id})
+        with self._committing():
+            self.manifest.delete(ids=[doc_id])
+            self._bump()
+
+    def repair(self) -> list[str]:
+        """Remove what killed writers left: every article not complete, and any older complete version of a key
+        that has a newer one. Called on taking the writer lock; returns one line per article removed."""
+        notes = []
+        rows = self._manifest_metadata(where={"state": {"$ne": COMPLETE}})
+        for meta in rows:
+            self._purge(meta["doc_id"])
+            what = "half-written" if meta["state"] == WRITING else "half-deleted"
+            notes.append(f"removed the {what} {meta['file']} ({meta['doc_id']}) left by an interrupted run")
+        return notes
+
+    def _migrate_if_old(self) -> None:
+        """A library written before the manifest existed gets one (under the writer lock), its complete articles
+        listed and its incomplete ones removed."""
+        with self._lock:
+            if self._migrated:
+                return
+            self._migrated = True
+        with self._chroma_read() if self._rw else nullcontext():
+            self._sync()
+            old = not self.manifest.count() and self.chunks.count()
+        if old:
+            with self.writing():
+                self._migrate()
+
+    def _migrate(self) -> None:
+        if self.manifest.count() or not self.chunks.count():
+            return
+        by_doc: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas", "embeddings"], limit=_PAGE, offset=offset)
+            for meta, vector in zip(got["metadatas"], got["embeddings"], strict=True):
+                by_doc.setdefault(meta["doc_id"], []).append((meta, vector))
+            offset += len(got["ids"])
+            if len(got["ids"]) < _PAGE:
+                break
+        sentences: dict[str, int] = {}
+        offset = 0
+        while True:
+            got = self.sentences.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for meta in got["metadatas"]:
+                sentences[meta["doc_id"]] = sentences.get(meta["doc_id"], 0) + 1
+            offset += len(got["ids"])
+            if len(got["ids"]) < _PAGE:
+                break
+        for doc_id, parts in by_doc.items():
+            metas = [m for m, _ in parts]
+            expected = sum(len(json.loads(m["sentences"])) for m in metas)
+            tiled = sum(m["end"] - m["start"] for m in metas) == metas[0]["article_chars"]
+            if not tiled or sentences.get(doc_id, 0) != expected:
+                self._purge(doc_id)
+                continue
+            first = metas[0]
+            row = {k: first[k] for k in ("file", "title", "source", "published", "published_ord", "article_chars")}
+            mean = np.mean(np.asarray([v for _, v in parts], dtype=np.float32), axis=0)
+            with self._committing():
+                self.manifest.upsert(ids=[doc_id], embeddings=[(mean / (np.linalg.norm(mean) or 1.0)).tolist()],
+                                     metadatas=[{**row, "doc_id": doc_id, "key": first["file"], "chunks": len(metas),
+                                                 "sentence_count": expected, "state": COMPLETE,
+                                                 "written": time.time_ns()}])
+        self._bump()
 
     @staticmethod
     def _stored(meta: dict[str, Any]) -> StoredArticle:
         return StoredArticle(
             doc_id=meta["doc_id"], file=meta["file"], title=meta["title"] or None, source=meta["source"] or None,
             published=date.fromisoformat(meta["published"]) if meta["published"] else None,
-            chunks=meta["chunks"], chars=meta["article_chars"],
+            chunks=int(meta["chunks"]), chars=int(meta["article_chars"]), key=meta.get("key", ""),
         )

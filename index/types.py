@@ -8,7 +8,11 @@ from datetime import date
 
 @dataclass(frozen=True)
 class Article:
-    """A cleaned article. ``doc_id`` is a hash of ``text``; unknown metadata is ``None``, never guessed."""
+    """A cleaned article. ``doc_id`` is a hash of ``text``; unknown metadata is ``None``, never guessed.
+
+    ``file`` is how it is shown (its path below the folder it was ingested from); ``key`` is what it is:
+    another version of the same key replaces it (a file's resolved path, an upload's name). Without a
+    key, the file name is the key."""
 
     doc_id: str
     file: str
@@ -16,6 +20,12 @@ class Article:
     title: str | None = None
     source: str | None = None
     published: date | None = None
+    key: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What a newer version of this article shares with it: its key, or its file name when it has none."""
+        return self.key or self.file
 
     @property
     def label(self) -> str:

@@ -44,7 +44,9 @@ def pipeline_from(ctx: click.Context) -> Any:
     if obj is None or "pipeline" not in obj:
         from rag.pipeline import Pipeline
 
-        ctx.find_root().obj = {"pipeline": Pipeline(settings_from(ctx))}
+        pipeline = Pipeline(settings_from(ctx))
+        pipeline.store.notify = lambda message: click.echo(message, err=True)  # another process writes the library
+        ctx.find_root().obj = {"pipeline": pipeline}
     return ctx.find_root().obj["pipeline"]
 
 
@@ -60,6 +62,12 @@ def user_errors(fn: F) -> F:
             if os.environ.get("NEWSRAG_RAISE"):
                 raise
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:  # a library's own error that no stage turned into a message: no traceback either
+            if os.environ.get("NEWSRAG_RAISE") or not type(exc).__module__.startswith(("chromadb", "sqlite3")):
+                raise
+            raise click.ClickException(f"The library could not be read or written ({type(exc).__name__}: "
+                                       f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). If its folder was "
+                                       "damaged, move it aside and ingest the articles again.") from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -80,13 +88,20 @@ def cli(data_dir: Path | None, chroma_url: str | None, embed_model: str | None) 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--delete", "delete", metavar="DOC", multiple=True, help="Remove an article (id, file name or prefix).")
+@click.option("--follow-symlinks", is_flag=True, default=None,
+              help="Read symbolic links to files inside the folder being ingested (never outside it).")
 @click.pass_context
 @user_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...]) -> None:
-    """Add article files or folders (.txt, .md, .html) to the store."""
+def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...], follow_symlinks: bool | None) -> None:
+    """Add article files or folders (.txt, .md, .html) to the store.
+
+    Only one process writes a library at a time: a second one says who writes it and waits up to
+    NEWSRAG_LOCK_WAIT seconds. An ingest that was interrupted (even killed) is finished by running it again."""
     if not paths and not delete:
         raise click.UsageError("Give files or folders to ingest, or --delete DOC.")
     pipeline = pipeline_from(ctx)
+    if follow_symlinks:
+        pipeline.ingestor.follow_symlinks = True
     for ref in delete:
         click.echo(pipeline.delete(ref).line())
     if not paths:
@@ -101,6 +116,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...])
             bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
 
         report = pipeline.ingest(list(paths), progress)
+    for note in report.repaired:
+        click.echo(f"(first {note})", err=True)
     for result in report.results:
         click.echo(result.line(), err=result.status == "failed")
     click.echo(f"{report.summary()}; {pipeline.store.count()} chunks in the store")

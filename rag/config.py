@@ -35,6 +35,14 @@ class Settings(BaseSettings):
                     "corpora (rag/answer/model.json).",
     )
     device: Literal["cpu", "cuda", "mps"] = "cpu"
+    lock_wait: float = Field(
+        60.0, ge=0.0, description="Seconds a writer waits while another process writes the library (0: not at all)."
+    )
+    write_batch: int = Field(2000, ge=1, le=5000, description="Rows per Chroma write.")
+    max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused with a message.")
+    follow_symlinks: bool = Field(
+        False, description="Ingest symbolic links that point inside the folder being ingested (never outside it)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

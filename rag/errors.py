@@ -28,3 +28,19 @@ class ModelUnavailableError(NewsragError):
 
 class NotFoundError(NewsragError):
     """An article, backend or file that the user named does not exist."""
+
+
+class StoreError(NewsragError):
+    """The library (the Chroma folder or server) cannot be opened, read or written as it is."""
+
+
+class StoreBusyError(StoreError):
+    """Another process is writing to the same library folder, and waiting for it took too long."""
+
+
+class ModelMismatchError(StoreError):
+    """The library was built with another embedding model: its vectors and this model's cannot be compared."""
+
+
+class QuestionError(NewsragError):
+    """A question that cannot be asked as it is (too long, say)."""

@@ -10,7 +10,6 @@ Heavy parts (the embedding model, Chroma, llama-index) are built on first use, n
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -20,11 +19,12 @@ from typing import Any
 from index.embed import Embedder, QueryVectors, SentenceTransformerEmbedder, llama_embedding
 from index.ingest import FileResult, Ingestor, IngestReport, Progress
 from index.lexical import LexicalIndex
-from index.store import Store, StoredArticle
+from index.store import PROBE, ModelRecord, Store, StoredArticle
 from index.types import Article
 from rag.answer import ExtractiveBackend, make_backend, register
 from rag.condense import Query, condense
 from rag.config import Settings
+from rag.errors import QuestionError
 from rag.retrieve import HybridRetriever
 from rag.types import Answer, Filters, Passage
 from rag.verify import verify
@@ -45,7 +45,6 @@ class Pipeline:
         self.settings = settings or Settings()
         self._embedder = embedder
         self.store = store or Store(self.settings)
-        self._write_lock = threading.RLock()
         self._backends: dict[str, Any] = {}
 
     # -- parts, built lazily ---------------------------------------------------------------------
@@ -71,7 +70,8 @@ class Pipeline:
 
     @cached_property
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.store, self.embedder, self.settings.max_file_bytes, self.settings.chunk_chars)
+        return Ingestor(self.store, self.embedder, self.settings.max_file_bytes, self.settings.chunk_chars,
+                        follow_symlinks=self.settings.follow_symlinks)
 
     def backend(self, name: str | None = None) -> Any:
         name = name or self.settings.backend
@@ -81,21 +81,25 @@ class Pipeline:
 
     # -- library ---------------------------------------------------------------------------------
 
+    # Each holds the library's writer lock (``Store.writing``) to the end, the BM25 cache saved: another writer, in
+    # this process or another, waits for it (and is told by whom).
+
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        with self._write_lock:
+        with self.store.writing():
             report = self.ingestor.ingest_paths(paths, progress)
             self.lexical.refresh()
         return report
 
     def ingest_upload(self, name: str, data: bytes) -> IngestReport:
-        with self._write_lock:
+        with self.store.writing():
             report = self.ingestor.ingest_upload(name, data)
             self.lexical.refresh()
         return report
 
-    def delete(self, ref: str) -> FileResult:
-        with self._write_lock:
-            result = self.ingestor.delete(ref)
+    def delete(self, ref: str, exact: bool = False) -> FileResult:
+        """Delete the article named by its id or file name (or, unless ``exact``, a unique prefix of either)."""
+        with self.store.writing():
+            result = self.ingestor.delete(ref, exact=exact)
             self.lexical.refresh()
         return result
 
@@ -126,6 +130,48 @@ class Pipeline:
         reads), so a long conversation costs at most three earlier answers, not one per turn."""
         return self.ask(history[-1], history[-3:-1], k, backend, filters)
 
+    def check_question(self, question: str, history: Sequence[str] = ()) -> None:
+        """Refuse a question (or an earlier one of the conversation) longer than ``max_question_chars``: the work of
+        answering grows with its length, and no question about the news needs pages."""
+        limit = self.settings.max_question_chars
+        for text, what in ((question, "The question"), *((h, "An earlier question") for h in history)):
+            if len(text) > limit:
+                raise QuestionError(f"{what} is {len(text):,} characters long; the limit is {limit:,} "
+                                    "(NEWSRAG_MAX_QUESTION_CHARS). Ask it in fewer words.")
+
+    def check_model(self) -> None:
+        """Once per process and model: the library must have been built with this embedding model."""
+        if self.embedder.name not in self.store.verified_models:
+            self.store.check_model(ModelRecord.of(self.embedder.name, self.embed_query(PROBE)))
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
+            filters: Filters | None = None, previous: Answer | None = None) -> Answer:
+        """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations.
+
+        A follow-up stays on the articles the ``previous`` answer cited (or, when it abstained, the one it
+        retrieved first); a caller that has the previous answer (the chat) passes it, otherwise it is asked
+        again here. The whole answer is read from one state of the library (``Store.reading``)."""
+        self.check_question(question, history)
+        self.backend(backend)  # made (and a store of an older version given its entities) before reading
+        with self.store.reading():
+            self.check_model()
+            return self._ask(question, history, k, backend, filters, previous)
+
+    def _ask(self, question: str, history: Sequence[str], k: int | None, backend: str | None,
+             filters: Filters | None, previous: Answer | None) -> Answer:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        query, passages = self.retrieve(question, history, k, backend, filters, previous, timings)
+        t2 = time.perf_counter()
+        answer = self.backend(backend).answer(query, passages)
+        t3 = time.perf_counter()
+        answer = verify(answer, passages)
+        t4 = time.perf_counter()
+        timings.update(answer=(t3 - t2) * 1e3, verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
+        answer.trace["timings_ms"] = timings
+        answer.trace["rewritten"] = query.rewritten
+        return answer
+
     def retrieve(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
                  filters: Filters | None = None, previous: Answer | None = None,
                  timings: dict[str, float] | None = None) -> tuple[Query, list[Passage]]:
@@ -155,22 +201,6 @@ class Pipeline:
         timings.update(condense=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
         return query, passages
 
-    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
-            filters: Filters | None = None, previous: Answer | None = None) -> Answer:
-        """Answer ``question`` (asked after the user's earlier ``history`` questions) with citations."""
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        query, passages = self.retrieve(question, history, k, backend, filters, previous, timings)
-        t2 = time.perf_counter()
-        answer = self.backend(backend).answer(query, passages)
-        t3 = time.perf_counter()
-        answer = verify(answer, passages)
-        t4 = time.perf_counter()
-        timings.update(answer=(t3 - t2) * 1e3, verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
-        answer.trace["timings_ms"] = timings
-        answer.trace["rewritten"] = query.rewritten
-        return answer
-
 
 def conversation_articles(previous: Answer) -> frozenset[str]:
     """The articles a conversation is about: those its previous answer cited, or the one it retrieved first."""
@@ -191,8 +221,7 @@ def merge_parts(whole: Sequence[Passage], by_part: Sequence[Sequence[Passage]], 
 
 
 def _extractive(pipeline: Pipeline) -> ExtractiveBackend:
-    with pipeline._write_lock:  # a store written before entities were found at ingestion gets them once
-        pipeline.store.annotate_missing()
+    pipeline.store.annotate_missing()  # a store written before entities were found at ingestion gets them once
     return ExtractiveBackend(
         embed_query=pipeline.embed_query,
         sentence_vectors=pipeline.store.sentence_vectors,

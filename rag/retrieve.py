@@ -153,6 +153,7 @@ class HybridRetriever:
         self.embed_model = embed_model
         self.embed_query = embed_query
         self._index: Any = None
+        self._index_generation = -1  # the store's client the index was built on
         self._fusions: dict[tuple[int, int] | None, tuple[Any, Any]] = {}  # (fusion, its dense retriever)
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None,
@@ -164,13 +165,19 @@ class HybridRetriever:
     def retrieve_many(self, queries: Sequence[str], k: int, filters: Filters | None = None,
                       prefer: frozenset[str] = frozenset()) -> list[list[Passage]]:
         """``retrieve`` for each query (a question and its parts), their nearest sentences found in one query."""
+        with self.store.reading():  # Chroma's files are not written meanwhile; another process's commits are seen
+            return self._retrieve_many(queries, k, filters, prefer)
+
+    def _retrieve_many(self, queries: Sequence[str], k: int, filters: Filters | None,
+                       prefer: frozenset[str]) -> list[list[Passage]]:
         from llama_index.core import QueryBundle, VectorStoreIndex
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
         from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 
-        if self._index is None:
+        if self._index is None or self._index_generation != self.store.generation:
             self._index = VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embed_model)
+            self._index_generation, self._fusions = self.store.generation, {}
         pool = max(k * _POOL, 10)
         metadata_filters = to_metadata_filters(filters or Filters())
         fresh = self.lexical.refresh(max_age=2.0)  # another process may have changed the store
@@ -207,7 +214,10 @@ class HybridRetriever:
         return out
 
     def _passages(self, results: list[Any], k: int, fresh: bool, prefer: frozenset[str]) -> list[Passage]:
-        """The fused results as the ``k`` best distinct passages, ranked from 1."""
+        """The fused results as the ``k`` best distinct passages, ranked from 1; chunks of articles that are not
+        complete (being written, or left half-written by a killed process) are never among them."""
+        complete = self.store.complete_ids()
+        results = [r for r in results if r.node.ref_doc_id in complete]
         if not fresh:  # on a server, BM25 may lag a delete by another process
             alive = self.store.existing([r.node.node_id for r in results])
             results = [r for r in results if r.node.node_id in alive]

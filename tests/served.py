@@ -20,12 +20,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, log: Path, timeout: float = 150) -> tuple[subprocess.Popen, str]:
-    """Start `newsrag --data-dir DATA serve --port PORT` and wait until it answers HTTP."""
+def start_server(data_dir: Path, log: Path, timeout: float = 150, **env_vars: str) -> tuple[subprocess.Popen, str]:
+    """Start `newsrag --data-dir DATA serve --port PORT` (with these environment variables) and wait until it
+    answers HTTP."""
+    import urllib.error
     import urllib.request
 
     port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NEWSRAG_AUTH": ""}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NEWSRAG_AUTH": "", **env_vars}
     out = log.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from rag.cli import main; main()", "--data-dir", str(data_dir), "serve",
@@ -41,6 +43,10 @@ def start_server(data_dir: Path, log: Path, timeout: float = 150) -> tuple[subpr
             with urllib.request.urlopen(url + "config", timeout=2) as resp:
                 if resp.status == 200:
                     return proc, url
+        except urllib.error.HTTPError as exc:  # 401: up, behind its login page
+            if exc.code == 401:
+                return proc, url
+            time.sleep(0.5)
         except OSError:
             time.sleep(0.5)
     stop_server(proc)

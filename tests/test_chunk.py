@@ -132,3 +132,18 @@ def test_chunk_ids_differ_between_articles_even_for_the_same_text():
     assert len(ids) == len(set(ids))
     a, b = describe("Lavrov met Tillerson.", "a.txt"), describe("Lavrov met Tillerson. Again.", "b.txt")
     assert chunk_id_for(a.doc_id, 0, "Lavrov met Tillerson.") != chunk_id_for(b.doc_id, 0, "Lavrov met Tillerson.")
+
+
+def test_a_paragraph_longer_than_pysbds_window_is_split_as_pysbd_splits_it_whole():
+    """pysbd's time grows with the square of its input, so a long line goes to it a window at a time; the sentences
+    are the same as when it reads the line whole."""
+    import pysbd
+
+    from index import chunk
+
+    para = " ".join(
+        f"Sen. Ann Lee of the U.S. said on day {i} that the vote was {i}-3. Mr. Park disagreed, citing p. {i}."
+        for i in range(120))  # about 11,000 characters on one line
+    assert len(para) > 2 * chunk._WINDOW
+    whole = [s.strip() for s in pysbd.Segmenter(language="en", clean=False).segment(para)]
+    assert sentences_of(para) == whole

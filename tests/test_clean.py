@@ -139,3 +139,43 @@ def test_mojibake_from_a_wrong_codec_is_repaired_and_correct_text_left_alone():
     assert clean("two men\u00e2\u0080\u0094Donald J. Trump") == "two men—Donald J. Trump"
     right = "Mumbai’s “Efforts” — café in Zürich, 10:15 IST."
     assert clean(right) == right
+
+
+# -- bounded work ----------------------------------------------------------------------------------
+
+
+def pathological(limit: int = 1_999_000) -> str:
+    """Just under the 2 MB upload limit of distinct lines that each end in an ellipsis: every line is a teaser whose
+    text might start a later line (this took 151 s to clean when each teaser was compared with every later line)."""
+    lines, size, n = [], 0, 0
+    while size < limit - 80:
+        line = f"Report {n:07d} on the council budget, continued on the next page …"
+        lines.append(line)
+        size += len(line.encode()) + 1
+        n += 1
+    return "\n".join(lines)
+
+
+@pytest.mark.timeout(30)  # a hang guard, not a speed test: the time is measured by `make test-reliability`
+def test_a_2mb_file_of_teasers_is_cleaned_in_one_pass_and_keeps_every_line():
+    text = pathological()
+    assert 1_990_000 < len(text.encode()) < 2_000_000
+    assert clean(text) == text  # no later line starts with any of them: all kept
+
+
+@pytest.mark.timeout(30)
+def test_teasers_whose_text_follows_are_dropped_however_many_there_are():
+    full = [f"Report {n:05d} on the council budget, which the mayor signed on Monday." for n in range(20_000)]
+    teasers = [line[:40] + " …" for line in full]
+    assert clean("\n".join(teasers + full)) == "\n".join(full)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("text", [
+    "a" + " " * 1_000_000 + "b",  # a regex that backtracks over a run of spaces is quadratic in it
+    "Related Stories\n" + ".'" * 500_000,
+    "One.\n" + "\n \t\n" * 300_000 + "Two.",
+], ids=["space-run", "quote-run", "blank-lines"])
+def test_long_runs_that_defeat_backtracking_regexes_are_cleaned(text):
+    out = clean(text)
+    assert out == {"a": "a" + " " * 1_000_000 + "b", "R": ".'" * 500_000, "O": "One.\n\nTwo."}[text[0]]

@@ -41,6 +41,17 @@ def seeds_ingested(tmp_path_factory, embedder):
 
 
 @pytest.fixture
+def ingested_from(seeds_ingested):
+    """The folder ``ingested``'s articles were read from (an article's identity is its file's path): a test may
+    change its files, which are put back afterwards."""
+    template, report = seeds_ingested
+    folder = Path(report.results[0].file).parent
+    yield folder
+    shutil.rmtree(folder)
+    shutil.copytree(SEEDS, folder)
+
+
+@pytest.fixture
 def ingested(seeds_ingested, settings, counting) -> Pipeline:
     """A writable store holding the three seeds (a copy of ``seeds_ingested``'s folder), counting embeddings."""
     template, _ = seeds_ingested
@@ -73,14 +84,14 @@ def test_reingesting_unchanged_files_changes_nothing_and_embeds_nothing(ingested
     assert ingested.store.count() == len(ids)
 
 
-def test_a_changed_file_replaces_its_old_chunks_and_leaves_the_others_alone(ingested, counting, seeds_copy):
+def test_a_changed_file_replaces_its_old_chunks_and_leaves_the_others_alone(ingested, counting, ingested_from):
     before_000, before_002 = chunk_ids(ingested, F000), chunk_ids(ingested, F002)
     old_ids = set(chunk_ids(ingested, F001))
     (old_doc,) = ingested.store.by_file(F001)
 
-    path = seeds_copy / F001
+    path = ingested_from / F001
     path.write_text(path.read_text(encoding="utf-8") + NEW_PARAGRAPH, encoding="utf-8")
-    report = ingested.ingest([seeds_copy])
+    report = ingested.ingest([ingested_from])
 
     assert [r.status for r in report.results] == ["unchanged", "replaced", "unchanged"]
     assert counting.calls == 1  # only the changed file was embedded
@@ -197,7 +208,8 @@ def test_a_stored_text_under_a_new_name_is_not_embedded_again(ingested, counting
 
 
 def test_the_bm25_cache_is_rebuilt_when_missing(ingested, settings, embedder):
-    assert (settings.bm25_dir / "newsrag-fingerprint.json").exists()
+    fingerprint = ingested.store.fingerprint()
+    assert [p.name for p in settings.bm25_dir.iterdir()] == [fingerprint]  # one cache, named by what it indexes
     shutil.rmtree(settings.bm25_dir)
 
     fresh = Pipeline(settings, embedder=embedder)
@@ -205,7 +217,7 @@ def test_the_bm25_cache_is_rebuilt_when_missing(ingested, settings, embedder):
 
     assert hits and hits[0].node.metadata["file"] == F002
     assert "Collegium" in hits[0].node.get_content()
-    assert (settings.bm25_dir / "newsrag-fingerprint.json").exists()
+    assert [p.name for p in settings.bm25_dir.iterdir()] == [fingerprint]
 
 
 def test_the_bm25_cache_is_rebuilt_when_another_process_changed_the_store(ingested, settings, embedder, tmp_path):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from index.load import find_articles, html_to_text, load_bytes, load_file
+from index.load import find_articles, find_sources, html_to_text, load_bytes, load_file
 from rag.errors import InputError
 
 LIMIT = 2_000
@@ -129,3 +130,97 @@ def test_a_path_that_does_not_exist_is_refused(tmp_path):
     assert "no such file" in info.value.reason
     with pytest.raises(InputError, match="not a file"):
         load_file(missing, LIMIT)
+
+
+# -- other encodings ---------------------------------------------------------------------------------
+
+TEXT = "Café talks in Zürich: the minister said “no”.\nThe vote was 12-3.\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_a_utf16_or_utf32_file_is_read_as_its_text(tmp_path, encoding):
+    """With a byte-order mark (utf-16, utf-32, utf-8-sig write one) or, for UTF-16, without: its zero bytes tell."""
+    path = write(tmp_path, "wire.txt", TEXT.encode(encoding))
+    assert load_file(path, LIMIT).text == TEXT
+
+
+def test_an_html_page_saved_as_utf16_keeps_its_visible_text(tmp_path):
+    page = "<html><body><p>Café talks in Zürich.</p><script>x()</script></body></html>"
+    raw = load_file(write(tmp_path, "page.html", page.encode("utf-16")), LIMIT)
+    assert raw.text == "Café talks in Zürich."
+
+
+def test_utf16_that_does_not_decode_is_named_not_called_binary(tmp_path):
+    data = "News.".encode("utf-16") + b"\x00\xd8"  # a lone high surrogate
+    err = refused(write(tmp_path, "cut.txt", data))
+    assert err.reason.startswith("not UTF-16 text (undecodable") and "re-save it as UTF-8" in err.reason
+
+
+def test_binary_with_zero_bytes_is_still_binary(tmp_path):
+    err = refused(write(tmp_path, "blob.txt", bytes(range(256)) * 4))
+    assert "binary" in err.reason
+
+
+# -- symbolic links and identity -------------------------------------------------------------------
+
+
+def test_a_symlink_given_by_name_is_refused_and_not_read(tmp_path):
+    secret = write(tmp_path, "secret.txt", b"root:x:0:0:root:/root:/bin/bash\n")
+    link = tmp_path / "news" / "x.txt"
+    link.parent.mkdir()
+    link.symlink_to(secret)
+    sources, errors = find_sources([link])
+    assert sources == [] and [e.path for e in errors] == [link]
+    assert "symbolic link, not followed" in errors[0].reason
+    with pytest.raises(InputError, match="symbolic link"):
+        load_file(link, LIMIT)  # opened without following it, whoever calls
+
+
+def test_a_symlink_inside_a_folder_is_refused_and_the_other_files_are_found(tmp_path):
+    outside = write(tmp_path, "passwd.txt", b"root:x:0:0\n")
+    folder = tmp_path / "news"
+    folder.mkdir()
+    write(folder, "a.txt", b"A story.")
+    (folder / "b.txt").symlink_to(outside)
+    sources, errors = find_sources([folder])
+    assert [s.name for s in sources] == ["a.txt"]
+    assert [(e.path.name, "not followed" in e.reason) for e in errors] == [("b.txt", True)]
+
+
+def test_with_follow_symlinks_a_link_inside_the_folder_is_read_but_never_one_leading_out(tmp_path):
+    outside = write(tmp_path, "passwd.txt", b"root:x:0:0\n")
+    folder = tmp_path / "news"
+    (folder / "sub").mkdir(parents=True)
+    story = write(folder / "sub", "story.txt", b"A story.")
+    (folder / "same-story.txt").symlink_to(story)
+    (folder / "escape.txt").symlink_to(outside)
+    (folder / "up").symlink_to(tmp_path, target_is_directory=True)
+    sources, errors = find_sources([folder], follow_symlinks=True)
+    assert [(s.name, s.key) for s in sources] == [("same-story.txt", str(story.resolve())),
+                                                 ("sub/story.txt", str(story.resolve()))]
+    assert sorted((e.path.name, "outside" in e.reason) for e in errors) == [("escape.txt", True), ("up", True)]
+    for escaping in ("escape.txt", "up"):
+        assert escaping not in {s.path.name for s in sources}
+
+
+def test_a_file_is_named_by_its_path_below_the_folder_and_keyed_by_its_resolved_path(tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / "c" / sub).mkdir(parents=True)
+        write(tmp_path / "c" / sub, "story.txt", f"The {sub} story.".encode())
+    sources, errors = find_sources([tmp_path / "c"])
+    assert not errors
+    assert [(s.name, s.key) for s in sources] == [
+        ("a/story.txt", str((tmp_path / "c/a/story.txt").resolve())),
+        ("b/story.txt", str((tmp_path / "c/b/story.txt").resolve())),
+    ]
+    (alone,), _ = find_sources([tmp_path / "c" / "a" / "story.txt"])
+    assert (alone.name, alone.key) == ("story.txt", sources[0].key)  # the same file, however it is named
+
+
+def test_a_device_or_a_pipe_is_never_read(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a file"):
+        load_file(fifo, LIMIT)  # would block forever if opened for reading the usual way
+    with pytest.raises(InputError, match="not a file"):
+        load_file(Path("/dev/zero"), LIMIT)

@@ -302,7 +302,7 @@ def test_a_chunks_sentence_vectors_are_read_from_chroma_once(seeded):
 
     store = Store(seeded.settings, client=seeded.store.client)  # the same Chroma, an empty cache
     counter = GetCounter(store.sentences)
-    store.__dict__["sentences"] = counter
+    store._open().sentences = counter  # this store's handle on the sentence collection
     ids = sorted(seeded.store.chunks.get(include=[])["ids"])
     first = store.sentence_vectors(ids[:3])
     again = store.sentence_vectors(ids[:3])

@@ -197,7 +197,7 @@ def build_app(pipeline: Any) -> gr.Blocks:
         if not ref:
             return ("Select an article to delete.", *refresh_library())
         try:
-            status = pipeline.delete(ref).line()
+            status = pipeline.delete(ref, exact=True).line()  # what was picked, never a prefix of it
         except NewsragError as exc:
             status = f"✗ {exc}"
         return (status, *refresh_library())
@@ -221,8 +221,8 @@ def build_app(pipeline: Any) -> gr.Blocks:
 
             report = evaluate(lambda q, h, kk: pipeline.ask(q, history=h, k=kk), items, k=int(k), progress=tick)
             out = write_report(report, Path(tempfile.mkdtemp(prefix="newsrag-eval-")))
-        except NewsragError as exc:
-            raise gr.Error(str(exc)) from None
+        except NewsragError as exc:  # the upload's name, not the server's temporary path
+            raise gr.Error(str(exc).replace(str(path), path.name)) from None
         import pandas as pd
 
         totals = pd.DataFrame([[name, round(float(v), 4)] for name, v in report.totals.items()],
@@ -233,7 +233,7 @@ def build_app(pipeline: Any) -> gr.Blocks:
         rows = pd.DataFrame([[_cell(r.get(c)) for c in columns] for r in report.rows], columns=columns)
         png = out.get("png")
         return (totals, rows,
-                str(png) if png and Path(png).exists() else None, f"Report written to {out.get('md', '')}")
+                str(png) if png and Path(png).exists() else None, f"Report written ({Path(out.get('md', '')).name})")
 
     # -- layout ------------------------------------------------------------------------------------
 
@@ -318,7 +318,7 @@ def _cell(value: Any) -> Any:
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, max_file_bytes: int = 2_000_000,
-           auth: tuple[str, str] | None = None, **kwargs: Any) -> Any:
+           auth: Any = None, **kwargs: Any) -> Any:
     """Serve ``app`` locally (never a share link), with a bounded queue sized for a small machine."""
     app.queue(max_size=32, default_concurrency_limit=2)
     return app.launch(server_name=host, server_port=port, share=False, auth=auth, max_file_size=max_file_bytes,

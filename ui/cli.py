@@ -6,19 +6,23 @@ Only click is imported at the top: ``newsrag --help`` must not load Gradio or a 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
 
-def _auth() -> tuple[str, str] | None:
-    """``NEWSRAG_AUTH=user:password`` turns on a login page."""
+def _auth() -> Any:
+    """``NEWSRAG_AUTH=user:password`` turns on a login page, which refuses logins for a while after five wrong ones
+    (``ui.login.LoginGuard``)."""
     raw = os.environ.get("NEWSRAG_AUTH", "").strip()
     if not raw:
         return None
     user, sep, password = raw.partition(":")
     if not sep or not user or not password:
         raise click.UsageError("NEWSRAG_AUTH must look like user:password.")
-    return user, password
+    from ui.login import LoginGuard
+
+    return LoginGuard(user, password)
 
 
 @click.command("serve")

@@ -1,0 +1,103 @@
+"""The library remembers its embedding model (name, dimension, the vector of a probe sentence): any other model is
+refused with a message before it reads or writes, whether it has the same dimension with other weights or another
+dimension altogether. The other models are real sentence-transformers models made here from the packaged one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from index.embed import SentenceTransformerEmbedder, resolve_model
+from index.store import PROBE
+from rag.cli import cli
+from rag.config import PACKAGED_MODEL, Settings
+from rag.errors import ModelMismatchError
+from rag.pipeline import Pipeline
+
+NEW = "Aldmoor council approves footbridge\n\nThe council of Aldmoor voted 12-3 on Monday to build a footbridge.\n"
+
+
+@pytest.fixture(scope="module")
+def other_models(tmp_path_factory) -> dict[str, Path]:
+    """Two models that are not the library's: MiniLM with its last layer's weights shifted (384 dimensions, other
+    vectors), and MiniLM followed by a dense layer to 256 dimensions."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    shifted = SentenceTransformer(resolve_model(PACKAGED_MODEL), device="cpu")
+    with torch.no_grad():
+        for weight in shifted[0].auto_model.encoder.layer[-1].parameters():
+            weight.add_(torch.randn_like(weight) * 0.05)
+    shifted.save(str(folder / "minilm-shifted"))
+    base = SentenceTransformer(resolve_model(PACKAGED_MODEL), device="cpu")
+    smaller = SentenceTransformer(modules=[base[0], base[1], models.Dense(384, 256)], device="cpu")
+    smaller.save(str(folder / "minilm-256"))
+    return {"shifted": folder / "minilm-shifted", "256": folder / "minilm-256"}
+
+
+@pytest.fixture
+def library(seeded, tmp_path) -> Path:
+    """A copy of a library built with the packaged model."""
+    data = tmp_path / "store"
+    shutil.copytree(seeded.settings.data_dir, data)
+    return data
+
+
+def test_the_library_records_the_model_it_was_built_with(seeded, embedder):
+    record = seeded.store.model_record()
+    assert record is not None and record.name == PACKAGED_MODEL and record.dimension == 384
+    assert record.matches(type(record).of(PACKAGED_MODEL, embedder.embed([PROBE])[0]))
+
+
+@pytest.mark.parametrize("model", ["shifted", "256"])
+def test_another_model_can_neither_add_to_nor_ask_the_library(library, other_models, tmp_path, model):
+    other = Pipeline(Settings(data_dir=library), embedder=SentenceTransformerEmbedder(str(other_models[model])))
+    before = sorted(other.store.chunks.get(include=[])["ids"])
+    article = tmp_path / "bridge.txt"
+    article.write_text(NEW, encoding="utf-8")
+
+    with pytest.raises(ModelMismatchError) as adding:
+        other.ingest([article])
+    with pytest.raises(ModelMismatchError) as asking:
+        other.ask("What did Lavrov say in Manila?")
+
+    dimensions = {"shifted": 384, "256": 256}[model]
+    for error in (adding, asking):
+        message = str(error.value)
+        assert message.startswith(f"The library at {library} was built with the embedding model "
+                                  f"'{PACKAGED_MODEL}' (384 dimensions); '{other_models[model]}' ({dimensions} "
+                                  "dimensions) gives other vectors")
+        assert f"Use NEWSRAG_EMBED_MODEL={PACKAGED_MODEL}" in message and "--data-dir" in message
+    assert sorted(other.store.chunks.get(include=[])["ids"]) == before  # nothing was written
+
+
+def test_the_cli_says_so_in_one_line(library, other_models):
+    result = CliRunner(env={"NEWSRAG_RAISE": None}).invoke(
+        cli, ["--data-dir", str(library), "--embed-model", str(other_models["256"]), "ask", "--json", "Who met?"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "was built with the embedding model" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_same_model_under_another_name_is_the_same_model(library):
+    same = Pipeline(Settings(data_dir=library),
+                    embedder=SentenceTransformerEmbedder(resolve_model(PACKAGED_MODEL)))  # its folder, not its name
+    assert not same.ask("How did the Senate vote on the sanctions bill?").abstained
+
+
+def test_a_library_from_before_models_were_recorded_is_checked_by_dimension(library, other_models):
+    from index.store import Store
+
+    store = Store(Settings(data_dir=library))
+    store.manifest.modify(metadata={"recorded": "nothing"})  # as an older newsrag left it: no model
+    assert store.model_record() is None
+    other = Pipeline(Settings(data_dir=library), embedder=SentenceTransformerEmbedder(str(other_models["256"])))
+    with pytest.raises(ModelMismatchError, match="'another model' \\(384 dimensions\\)"):
+        other.ask("Who met?")
+    assert json.loads(json.dumps(store.manifest.metadata)) == {"recorded": "nothing"}
