@@ -47,13 +47,18 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
-    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``)."""
+    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``).
+
+    ``answer_start``/``answer_end``, when the answerer gives them, are the absolute offsets in the article
+    of the span the answer leads with (a name, number or date) inside the quote; the UI highlights it."""
 
     n: int
     article: ArticleInfo
     start: int
     end: int
     quote: str
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         a = self.article
@@ -66,6 +71,8 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "quote": self.quote,
+            "answer_start": self.answer_start,
+            "answer_end": self.answer_end,
         }
 
 
