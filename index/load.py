@@ -1,7 +1,9 @@
 """Load: a path or an upload → raw text, or an ``InputError`` that names the file and the reason.
 
 Text files must be UTF-8 (a byte-order mark is accepted). HTML is reduced to its visible text
-with BeautifulSoup: scripts, styles and navigation never reach the article.
+with BeautifulSoup: scripts, styles and navigation never reach the article. PDF and Word files are
+read by ``index.formats``, under the same size and emptiness rules. What a file says about itself
+(an HTML page's meta tags, a PDF's or document's properties) rides along as ``Details``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index import formats
+from index.types import Details
 from rag.errors import InputError
 
-#: File endings that hold articles; anything else in a folder is skipped.
-ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
+#: File endings that hold articles; anything else in a folder is skipped (and reported).
+ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm", *formats.SUFFIXES)
 
 _HTML_DROP = (
     "head", "title", "script", "style", "noscript", "template", "iframe", "nav", "header", "footer", "aside", "form",
@@ -28,6 +32,7 @@ class RawDocument:
 
     name: str
     text: str
+    details: Details = Details()
 
 
 def find_articles(paths: Iterable[Path]) -> list[Path]:
@@ -49,6 +54,17 @@ def find_articles(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def skipped_in(folder: Path) -> list[tuple[Path, str]]:
+    """The files under ``folder`` that ``find_articles`` leaves out, each with the reason."""
+    out = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix.lower() in ARTICLE_SUFFIXES:
+            continue
+        kind = path.suffix.lower() or "no extension"
+        out.append((path, f"not an article file ({kind}; newsrag reads {', '.join(ARTICLE_SUFFIXES)})"))
+    return out
+
+
 def load_file(path: Path, max_bytes: int) -> RawDocument:
     """Read one article file; refuse what cannot be an article before anything is stored."""
     if not path.is_file():
@@ -66,8 +82,12 @@ def load_bytes(name: str, data: bytes, max_bytes: int, shown_as: Path | str | No
         raise InputError(where, f"too large ({len(data):,} bytes; the limit is {max_bytes:,})")
     if not data.strip():
         raise InputError(where, "empty file")
+    if formats.is_document(name):
+        text, details = formats.read_document(name, data, where)
+        return RawDocument(name=Path(name).name, text=text.replace("\r\n", "\n").replace("\r", "\n"),
+                           details=details)
     if _looks_binary(data):
-        raise InputError(where, "binary file, not text (newsrag reads .txt, .md and .html articles)")
+        raise InputError(where, "binary file, not text (newsrag reads .txt, .md, .html, .pdf and .docx articles)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -75,12 +95,14 @@ def load_bytes(name: str, data: bytes, max_bytes: int, shown_as: Path | str | No
             where,
             f"not UTF-8 text (undecodable byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save it as UTF-8",
         ) from None
+    details = Details()
     if name.lower().endswith((".html", ".htm")):
+        details = formats.html_details(text)
         text = html_to_text(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise InputError(where, "no text in this file")
-    return RawDocument(name=Path(name).name, text=text)
+    return RawDocument(name=Path(name).name, text=text, details=details)
 
 
 def html_to_text(html: str) -> str:

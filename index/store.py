@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from index.types import Article, Chunk
+from index.types import Article, Chunk, Details
 from rag.config import Settings
 from rag.errors import NewsragError, NotFoundError
 
@@ -65,6 +66,41 @@ def chunk_metadata(article: Article, chunk: Chunk, n: int) -> dict[str, Any]:
         "article_chars": len(article.text),
         "sentences": json.dumps(chunk.sentences),
     }
+
+
+#: Key of the chunk collection's own metadata that changes (to a new random value) whenever an article's
+#: details are edited in place: chunk ids stay the same, so ``fingerprint`` reads it too.
+DETAILS_REVISION = "newsrag_details_revision"
+
+
+def details_metadata(details: Details) -> dict[str, Any]:
+    """The chunk metadata keys that ``details`` sets (only the fields it gives)."""
+    out: dict[str, Any] = {}
+    if details.title is not None:
+        out["title"] = details.title
+    if details.source is not None:
+        out["source"] = details.source
+    if details.published is not None:
+        out["published"] = details.published.isoformat()
+        out["published_ord"] = details.published.toordinal()
+    return out
+
+
+def with_metadata(meta: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A stored chunk row's metadata with ``changes`` set both on the row and in the node that llama-index
+    keeps as JSON beside it (``_node_content``, which is what it rebuilds a retrieved node from).
+
+    >>> row = {"title": "", "n": 0, "_node_content": json.dumps({"metadata": {"title": "", "n": 0}})}
+    >>> new = with_metadata(row, {"title": "Vote"})
+    >>> new["title"], json.loads(new["_node_content"])["metadata"]
+    ('Vote', {'title': 'Vote', 'n': 0})
+    """
+    out = {**meta, **changes}
+    if isinstance(meta.get("_node_content"), str):
+        node = json.loads(meta["_node_content"])
+        node["metadata"] = {**node.get("metadata", {}), **changes}
+        out["_node_content"] = json.dumps(node, ensure_ascii=False)
+    return out
 
 
 def sentence_id(chunk_id: str, n: int) -> str:
@@ -130,6 +166,7 @@ class Store:
         self._nodes: OrderedDict[str, Any] = OrderedDict()
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        self._details_seen = ""
 
     @cached_property
     def client(self) -> Any:
@@ -176,9 +213,21 @@ class Store:
         return tuple(out)
 
     def fingerprint(self) -> str:
-        """Changes whenever the set of stored chunks changes (what the BM25 cache is checked against)."""
+        """Changes whenever the set of stored chunks changes, or an article's details are edited (what the BM25
+        cache is checked against). An edit made by any process also empties this one's cached nodes."""
         ids = sorted(self.chunks.get(include=[])["ids"])
-        return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:24] + f"-{len(ids)}"
+        revision = self.details_revision()
+        if revision != self._details_seen:
+            with self._lock:
+                self._nodes.clear()
+                self._details_seen = revision
+        key = "\n".join(ids) + (f"\n{revision}" if revision else "")
+        return hashlib.sha256(key.encode()).hexdigest()[:24] + f"-{len(ids)}"
+
+    def details_revision(self) -> str:
+        """The value ``update_details`` last set ("" before any edit), read fresh from Chroma."""
+        collection = self.client.get_collection(self.settings.collection)
+        return str((collection.metadata or {}).get(DETAILS_REVISION, ""))
 
     def articles(self) -> list[StoredArticle]:
         """Every stored article, by file name."""
@@ -211,6 +260,14 @@ class Store:
     def existing(self, chunk_ids: list[str]) -> set[str]:
         """Those of ``chunk_ids`` that are still stored."""
         return set(self.chunks.get(ids=chunk_ids, include=[])["ids"]) if chunk_ids else set()
+
+    def details(self, doc_id: str) -> Details | None:
+        """The stored title, source and date of an article (one row read), or ``None`` when it is not stored."""
+        got = self.chunks.get(where={"doc_id": doc_id}, limit=1, include=["metadatas"])
+        if not got["ids"]:
+            return None
+        s = self._stored({**got["metadatas"][0], "chunks": 0})
+        return Details(s.title, s.source, s.published)
 
     def has(self, doc_id: str) -> bool:
         return bool(self.chunks.get(where={"doc_id": doc_id}, limit=1, include=[])["ids"])
@@ -345,6 +402,23 @@ class Store:
         except Exception:
             self.delete(article.doc_id)
             raise
+
+    def update_details(self, doc_id: str, details: Details) -> None:
+        """Set an article's title, source or date (the fields ``details`` gives) on each of its chunk rows, in
+        place: chunk ids, texts, vectors and sentence rows stay as they are (sentence rows hold no details)."""
+        changes = details_metadata(details)
+        if not changes:
+            return
+        got = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+        if not got["ids"]:
+            raise NotFoundError(f"No stored article has id {doc_id!r}.")
+        metas = [with_metadata(m, changes) for m in got["metadatas"]]
+        for i in range(0, len(metas), _BATCH):
+            self.chunks.update(ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH])
+        self.chunks.modify(metadata={DETAILS_REVISION: uuid.uuid4().hex})
+        with self._lock:
+            for chunk_id in got["ids"]:
+                self._nodes.pop(chunk_id, None)
 
     def delete(self, doc_id: str) -> None:
         self.chunks.delete(where={"doc_id": doc_id})
