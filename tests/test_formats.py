@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sample_files import CLOVES, CLOVES_TITLE, FERRY, write_blank_pdf, write_docx, write_pdf
 
-from docs import CLOVES, CLOVES_TITLE, FERRY, write_blank_pdf, write_docx, write_pdf
 from index.formats import html_details, reflow
 from index.ingest import prepare
 from index.load import ARTICLE_SUFFIXES, find_articles, load_bytes, load_file

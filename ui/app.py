@@ -34,7 +34,7 @@ from ui import conversations, evaluation, library, render
 from ui.page import CSS, JS, SCROLL_JS
 
 #: The chat's height: the window's, less the header, the tabs, the conversation bar and the question box.
-CHAT_HEIGHT = "max(260px, calc(100vh - 360px))"
+CHAT_HEIGHT = "max(260px, calc(100vh - 390px))"
 #: Where the browser keeps the conversations (localStorage key).
 STORAGE_KEY = "newsrag-conversations"
 
@@ -224,8 +224,13 @@ def build_app(pipeline: Any) -> gr.Blocks:
         return (library.results_text(lines, failed, len(paths)), None, *library_view(query))
 
     def select_article(ids: list[str], event: gr.SelectData):
+        """The clicked row's article: by the file name the row shows (a search may have changed the table
+        between the click and this call), else by its place in the table."""
+        row = getattr(event, "row_value", None) or []
         index = event.index[0] if isinstance(event.index, list | tuple) else event.index
-        doc_id = ids[index] if isinstance(index, int) and 0 <= index < len(ids or []) else ""
+        by_file = pipeline.store.by_file(str(row[3])) if len(row) > 3 else []
+        doc_id = by_file[0] if len(by_file) == 1 else (
+            ids[index] if isinstance(index, int) and 0 <= index < len(ids or []) else "")
         return (doc_id, *article_panel(doc_id))
 
     def article_panel(doc_id: str):
@@ -387,7 +392,7 @@ def build_app(pipeline: Any) -> gr.Blocks:
             with gr.Tab("Evaluate", id="evaluate"):
                 with gr.Row():
                     qa_file = gr.File(label="Question set (.jsonl; leave empty for the project's set)",
-                                      file_types=[".jsonl"], type="filepath", height=110)
+                                      file_types=[".jsonl"], type="filepath", height=110, elem_id="nr-eval-file")
                     with gr.Column():
                         eval_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages searched per question")
                         eval_btn = gr.Button("Run evaluation", variant="primary", elem_id="nr-run-eval")

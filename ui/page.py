@@ -45,8 +45,9 @@ CSS = """
 .nr-failed th { color: #4b5563; font-weight: 600; }
 .nr-failed col.nr-c-q { width: 34%; } .nr-failed col.nr-c-a { width: 36%; }
 .nr-failed col.nr-c-e { width: 18%; } .nr-failed col.nr-c-w { width: 12%; }
-#nr-eval-chart img { max-width: 100%; height: auto; }
-.nr-confirm { border: 1px solid #f87171; background: #fef2f2; border-radius: 6px; padding: 0.4em 0.6em; }
+#nr-eval-chart img { max-width: 100%; max-height: 560px; width: auto; height: auto; object-fit: contain; }
+.nr-confirm { border: 1px solid #f87171; border-radius: 6px; }
+.nr-confirm, .nr-confirm .block, .nr-confirm .prose { background: #fef2f2 !important; }
 """
 
 #: Runs once when the page loads: one delegated click handler for every citation marker.
