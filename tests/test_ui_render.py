@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from index.types import Article, Chunk
+from rag.render import understood_as
 from rag.types import Answer, ArticleInfo, Citation, Passage
 from ui import conversations, evaluation, library, render
 
@@ -76,10 +77,10 @@ def test_what_was_searched_lists_every_passage_with_its_score_and_marks_the_cite
 
 
 def test_understood_as_only_when_the_query_carries_more_than_the_question():
-    assert render.understood_as("And what did he say there?", "And what did he say there? (Lavrov, Manila)") == \
+    assert understood_as("And what did he say there?", "And what did he say there? (Lavrov, Manila)") == \
         "And what did he say there? (Lavrov, Manila)"
-    assert render.understood_as("um, can u tell me how the senate voted", "how the senate voted") is None
-    assert render.understood_as("How did the Senate vote?", "How did the Senate vote?") is None
+    assert understood_as("um, can u tell me how the senate voted", "how the senate voted") is None
+    assert understood_as("How did the Senate vote?", "How did the Senate vote?") is None
     shown = render.answer_html(answer(query="How did the council vote? (bridge)"), question="How did the council vote?")
     assert "Understood as: <em>How did the council vote? (bridge)</em>" in shown
     assert "Understood as" not in render.answer_html(answer(), question="How did the council vote?")

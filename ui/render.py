@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from rag.terms import content_terms
+from rag.render import understood_as
 from rag.types import Answer, Citation, Passage
 from rag.verify import split_claims
 
@@ -117,21 +117,6 @@ def citation_list(citations: Sequence[Citation]) -> str:
         a = c.article
         items.append(f"<li>{citation_marker(c)} {meta_line(a.label, a.published, a.source)}</li>")
     return f'<ol class="nr-citations">{"".join(items)}</ol>' if items else ""
-
-
-def understood_as(question: str, query: str) -> str | None:
-    """The rewritten question when it means more than the question asked (it carries words of the
-    conversation), else ``None``: a respelling or a dropped "um, can you tell me" is not worth showing.
-
-    >>> understood_as("And what did Tillerson say there?", "And what did Tillerson say there? (Lavrov, Manila)")
-    'And what did Tillerson say there? (Lavrov, Manila)'
-    >>> understood_as("um wat did lavrov say", "what did lavrov say") is None
-    True
-    """
-    if not query or query.strip() == question.strip():
-        return None
-    added = set(content_terms(query)) - set(content_terms(question))
-    return query.strip() if added else None
 
 
 def rewritten(answer: Answer, question: str | None = None) -> str:
