@@ -210,6 +210,10 @@ def test_a_pdf_uploaded_in_the_library_is_answerable_and_its_title_and_date_show
     page.locator("#nr-chat .nr-citations a.nr-cite").last.click()
     expect(page.locator("#nr-source-panel h3")).to_have_text(CLOVES_TITLE, timeout=15_000)
     expect(page.locator("#nr-source-panel mark")).to_contain_text("9,412 tonnes")
+    searched = page.locator("#nr-chat details.nr-searched").last
+    searched.locator("summary").click()  # what was searched, with scores
+    expect(searched.locator("li").first).to_contain_text("score ")
+    expect(searched.locator(".nr-used").first).to_have_text("cited")
     shot(page, "chat-pdf-answer")
     assert not page.errors  # type: ignore[attr-defined]
 

@@ -74,6 +74,7 @@ def test_what_was_searched_lists_every_passage_with_its_score_and_marks_the_cite
     assert html.count("<li>") == 2
     assert "score 0.91" in html and "score 0.42" in html
     assert html.index("cited") < html.index("score 0.91") and html.count(">cited<") == 1
+    assert ">&#35;1</a>" in html and ">&#35;2</a>" in html and "[1]" not in html  # "#1": never read as [1]
 
 
 def test_understood_as_only_when_the_query_carries_more_than_the_question():

@@ -70,10 +70,16 @@ def text(value: str) -> str:
 
 
 def marker(n: int | str, doc_id: str, start: int, end: int, title: str = "", key_start: int | None = None,
-           key_end: int | None = None) -> str:
+           key_end: int | None = None, shown: str | None = None) -> str:
+    """A clickable ``[n]`` (or ``shown``) that opens ``[start:end)`` of the article in the source panel."""
     key = html.escape(cite_key(doc_id, start, end, key_start, key_end), quote=True)
     return (f'<a class="nr-cite" href="#nr-cite:{key}" data-cite="{key}" title="{html.escape(title, quote=True)}">'
-            f"[{n}]</a>")
+            f"{text(shown) if shown is not None else f'[{n}]'}</a>")
+
+
+def passage_marker(p: Passage) -> str:
+    """A retrieved passage's link: "#2", so it is never taken for the answer's citation [2]."""
+    return marker(p.rank, p.article.doc_id, p.chunk.start, p.chunk.end, p.article.label, shown=f"#{p.rank}")
 
 
 def citation_marker(c: Citation) -> str:
@@ -140,9 +146,9 @@ def _snippet(passage: Passage) -> str:
 def closest_passages(passages: Sequence[Passage], limit: int = 3) -> str:
     items = []
     for p in passages[:limit]:
-        a, ch = p.article, p.chunk
+        a = p.article
         items.append(f'<li><span class="nr-not-answer">not an answer</span> '
-                     f'{marker(p.rank, a.doc_id, ch.start, ch.end, a.label)} {meta_line(a.label, a.published)}'
+                     f'{passage_marker(p)} {meta_line(a.label, a.published)}'
                      f'<br><span class="nr-snippet">{text(_snippet(p))}</span></li>')
     if not items:
         return ""
@@ -160,8 +166,8 @@ def searched(answer: Answer) -> str:
         a, ch = p.article, p.chunk
         used = any(doc == a.doc_id and ch.start <= start < ch.end for doc, start in cited)
         badge = '<span class="nr-used">cited</span> ' if used else ""
-        items.append(f'<li>{badge}{marker(p.rank, a.doc_id, ch.start, ch.end, a.label)} '
-                     f'{meta_line(a.label, a.published)} · <span class="nr-score">score {p.score:.2f}</span>'
+        items.append(f'<li>{badge}{passage_marker(p)} {meta_line(a.label, a.published)} · '
+                     f'<span class="nr-score">score {p.score:.2f}</span>'
                      f'<br><span class="nr-snippet">{text(_snippet(p))}</span></li>')
     n = len(answer.passages)
     return (f'\n\n<details class="nr-searched"><summary>What was searched: {n} passage{"s" if n != 1 else ""} '
