@@ -20,7 +20,7 @@ from index.embed import Embedder, QueryVectors, SentenceTransformerEmbedder, lla
 from index.ingest import FileResult, Ingestor, IngestReport, Progress
 from index.lexical import LexicalIndex
 from index.store import PROBE, ModelRecord, Store, StoredArticle
-from index.types import Article
+from index.types import Article, Details
 from rag.answer import ExtractiveBackend, make_backend, register
 from rag.condense import Query, condense
 from rag.config import Settings
@@ -90,11 +90,27 @@ class Pipeline:
             self.lexical.refresh()
         return report
 
-    def ingest_upload(self, name: str, data: bytes) -> IngestReport:
+    def ingest_upload(self, name: str, data: bytes, details: Details | None = None) -> IngestReport:
         with self.store.writing():
-            report = self.ingestor.ingest_upload(name, data)
+            report = self.ingestor.ingest_upload(name, data, details)
             self.lexical.refresh()
         return report
+
+    def restore(self, article: Article) -> IngestReport:
+        """Put back an article taken out of the library (undo a delete): chunked and embedded again."""
+        with self.store.writing():
+            report = self.ingestor.ingest_articles([article])
+            self.lexical.refresh()
+        return report
+
+    def update_details(self, ref: str, details: Details) -> StoredArticle:
+        """Set the title, source or date of the article ``ref`` names (the fields ``details`` gives); its
+        passages keep their ids and vectors, and the BM25 index is rebuilt with the new details."""
+        with self.store.writing():
+            doc_id = self.store.find(ref).doc_id
+            self.store.update_details(doc_id, details)
+            self.lexical.refresh()
+        return self.store.find(doc_id)
 
     def delete(self, ref: str, exact: bool = False) -> FileResult:
         """Delete the article named by its id or file name (or, unless ``exact``, a unique prefix of either)."""

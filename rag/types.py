@@ -47,9 +47,10 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
-    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``). When the answer leads
-    with an entity of the quote (a date, a name, a figure), ``answer_start:answer_end`` is where it stands in the
-    article, inside the quote."""
+    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``).
+
+    ``answer_start``/``answer_end``, when the answerer gives them, are the absolute offsets in the article
+    of the span the answer leads with (a name, number or date) inside the quote; the UI highlights it."""
 
     n: int
     article: ArticleInfo
