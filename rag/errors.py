@@ -28,3 +28,9 @@ class ModelUnavailableError(NewsragError):
 
 class NotFoundError(NewsragError):
     """An article, backend or file that the user named does not exist."""
+
+
+class LLMUnavailableError(NewsragError):
+    """A generative backend that cannot answer now: its extra is not installed, its server cannot be reached,
+    it has no such model, or it did not answer in time. The pipeline answers extractively instead and shows
+    this one line."""

@@ -110,7 +110,9 @@ def test_follow_up_keeps_the_conversation_on_the_manila_article(seeded):
 
 def test_json_shape_matches_the_cli_contract(seeded):
     data = seeded.ask("When did Russia annex Crimea?").to_dict()
-    assert set(data) == {"answer", "abstained", "query", "citations", "passages", "timings_ms"}
+    assert set(data) == {"answer", "abstained", "query", "citations", "passages", "timings_ms",
+                         "generated", "sentences", "fallback"}
+    assert set(data["sentences"][0]) == {"text", "kept", "score", "lexical", "dense", "cites", "reasons"}
     assert set(data["citations"][0]) == {"n", "doc_id", "file", "title", "published", "start", "end", "quote"}
     assert set(data["passages"][0]) == {"rank", "doc_id", "file", "start", "end", "score", "text"}
     assert data["timings_ms"]["total"] > 0
