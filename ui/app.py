@@ -25,7 +25,7 @@ import gradio as gr
 
 from rag.errors import NewsragError
 from rag.types import Answer, Filters
-from ui import render
+from ui import render, stream
 
 CSS = """
 .nr-cite { cursor: pointer; font-weight: 600; text-decoration: none; color: #2563eb; padding: 0 1px; }
@@ -149,21 +149,32 @@ def build_app(pipeline: Any) -> gr.Blocks:
             return
         messages.append({"role": "user", "content": render.text(question)})
         yield messages, questions, previous, ""
+        live = stream.LiveAnswer()  # a generative backend's tokens, and each sentence once it is checked
+        streaming = False
         try:
-            answer = pipeline.ask(question, history=questions, k=int(k), backend=backend,
-                                  filters=_filters(since, until, sources), previous=previous)
+            for event in pipeline.ask_stream(question, history=questions, k=int(k), backend=backend,
+                                             filters=_filters(since, until, sources), previous=previous):
+                if isinstance(event, Answer):
+                    answer = event
+                    break
+                if not streaming:
+                    messages.append({"role": "assistant", "content": ""})
+                    streaming = True
+                messages[-1] = {"role": "assistant", "content": live.add(event)}
+                yield messages, questions, previous, ""
         except NewsragError as exc:
-            messages.append({"role": "assistant", "content": render.error_html(str(exc))})
+            messages[len(messages) - streaming:] = [{"role": "assistant", "content": render.error_html(str(exc))}]
             yield messages, questions, previous, ""
             return
         questions = [*questions, question]
-        messages.append({"role": "assistant", "content": ""})
-        steps = 1 if answer.abstained else len(render.split_sentences(answer.text))
+        if not streaming:
+            messages.append({"role": "assistant", "content": ""})
+        steps = 1 if answer.abstained or answer.generated else len(render.split_sentences(answer.text))
         for i in range(1, steps):
             messages[-1] = {"role": "assistant", "content": render.answer_html(answer, upto=i)}
             yield messages, questions, previous, ""
             time.sleep(0.04)
-        messages[-1] = {"role": "assistant", "content": render.answer_html(answer)}
+        messages[-1] = {"role": "assistant", "content": render.answer_html(answer) + stream.checks_html(answer)}
         yield messages, questions, answer, ""
 
     def open_source(key: str) -> str:
