@@ -30,6 +30,15 @@ TOTALS = (
     ("latency_median_ms", "latency median ms"),
     ("latency_p95_ms", "latency p95 ms"),
 )
+#: Rows shown only for a generative backend (``newsrag eval --backend openai|ollama|llamacpp``).
+GENERATION_TOTALS = (
+    ("first_token_median_ms", "first token median ms"),
+    ("first_token_p95_ms", "first token p95 ms"),
+    ("sentences_generated", "sentences generated"),
+    ("sentences_kept", "sentences kept"),
+    ("sentences_dropped", "sentences dropped"),
+    ("fallbacks", "fallbacks to extractive"),
+)
 
 #: Per-type columns, with their labels.
 BY_TYPE = (
@@ -48,6 +57,11 @@ CHART = (
     ("citation_precision", "citation precision"),
     ("abstain_rate", "abstained\n(right: unanswerable only)"),
 )
+
+
+def totals_rows(reports: Sequence[EvalReport]) -> tuple[tuple[str, str], ...]:
+    """The totals to show: every metric, and the generation counts when some report has them."""
+    return TOTALS + tuple((k, label) for k, label in GENERATION_TOTALS if any(k in r.totals for r in reports))
 
 
 def fmt(value: Any) -> str:
@@ -86,7 +100,7 @@ def to_markdown(report: EvalReport, baseline: EvalReport | None = None) -> str:
     reports = [report] + ([baseline] if baseline else [])
     out = [f"# newsrag eval: {' vs '.join(r.system for r in reports)}", "", "## Totals", ""]
     out += _md_table(["metric", *(r.system for r in reports)],
-                     [[label, *(fmt(r.totals.get(key)) for r in reports)] for key, label in TOTALS])
+                     [[label, *(fmt(r.totals.get(key)) for r in reports)] for key, label in totals_rows(reports)])
     out += ["", "Retrieval, answer and citation metrics are averaged over the answerable questions; "
             "abstention over all of them.", ""]
     for r in reports:
@@ -166,7 +180,7 @@ def totals_table(reports: Sequence[EvalReport]) -> Any:
     from rich.table import Table
 
     table = Table("metric", *(r.system for r in reports), title="eval totals")
-    for key, label in TOTALS:
+    for key, label in totals_rows(reports):
         table.add_row(label, *(fmt(r.totals.get(key)) for r in reports))
     return table
 
