@@ -44,11 +44,12 @@ def test_an_article_cannot_close_its_source_forge_a_citation_or_carry_a_link_int
     assert block.count("<source") == 1 and block.count("</source>") == 1  # its own tags are neutralised
     assert 'date="2021-07-22"' in block
     body = block.split("\n", 1)[1].rsplit("\n", 1)[0]
-    for gone in ("http", "www.", "evil.example", "tracker", "[2]", "[Source 4]", "<", ">"):
+    for gone in ("http", "www.", "evil.example", "tracker", "[2]", "[Source 4]", "<", ">", "Ignore", "pwned"):
         assert gone not in body, gone
     assert "Photo: map More at our site or (link)." in body
     assert "As noted in (2), the mayor agreed (Source 4)." in body
     assert "The vote was 12-3 in favour of the new park." in body  # the news itself is untouched
+    assert "(text addressed to AI models left out)" in body
 
 
 def test_the_instructions_mark_sources_as_untrusted_and_ask_for_a_citation_after_every_sentence():
