@@ -213,3 +213,18 @@ def test_the_weights_file_is_what_the_module_reads():
 
 def test_doctests():
     assert doctest.testmod(support_module).failed == 0
+
+
+def test_every_extractive_answer_to_the_seed_questions_passes_the_checks_unchanged(seeded):
+    """The extractive backend answers with verbatim article sentences: the checks a generated sentence must pass
+    keep every one of them, on every question of the seeds' eval set (follow-ups asked as the chat asks them)."""
+    from eval.run import DEFAULT_QA, load_qa, pipeline_system
+
+    ask = pipeline_system(seeded)
+    for item in load_qa(DEFAULT_QA):
+        answer = ask(item.question, list(item.history), 5)
+        if answer.abstained:
+            continue
+        assert answer.trace["verify"]["sentences_dropped"] == 0, (item.id, answer.sentences)
+        assert all(s.kept and s.score == 1.0 for s in answer.sentences), item.id
+        assert len(answer.sentences) == len(answer.citations) or "Nothing retrieved" in answer.text, item.id
