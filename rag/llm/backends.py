@@ -177,14 +177,20 @@ def _llamacpp(settings: Settings) -> Any:
 
 
 def chat_formatter(model: Any) -> tuple[Callable[[list[dict[str, str]]], str], list[str]]:
-    """How the GGUF file's own chat template (its ``tokenizer.chat_template``) writes a conversation, and the
-    strings that end a turn."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
+    """How to write a conversation for the GGUF file, and the strings that end the model's turn: the file's own chat
+    template (``tokenizer.chat_template``) when it has one; else, for a base model, llama-index's plain transcript
+    ("system: …\nuser: …\nassistant: "), stopped where the model would start the next speaker's line."""
     meta = model.metadata
     source = meta.get("tokenizer.chat_template")
     if not source:
-        raise LLMUnavailableError("the GGUF file carries no chat template; use a chat (instruction-tuned) model")
+        from llama_index.core.base.llms.generic_utils import messages_to_prompt
+        from llama_index.core.llms import ChatMessage
+
+        def transcript(messages: list[dict[str, str]]) -> str:
+            return messages_to_prompt([ChatMessage(role=m["role"], content=m["content"]) for m in messages])
+
+        return transcript, ["\nuser:", "\nsystem:", "\nassistant:", "\nUser:", "\nQuestion:"]
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     def token(key: str) -> str:
         index = meta.get(key)
