@@ -125,3 +125,10 @@ def test_a_failure_in_the_model_is_raised_as_the_backend_explains_it():
 
 def test_doctests():
     assert doctest.testmod(prompt_module).failed == 0
+
+
+def test_a_line_that_ends_without_a_marker_is_complete_when_the_next_begins():
+    stream = ClaimStream()
+    assert stream.feed("1. The vote was held.\n2. It") == [("1. The vote was held.", ())]
+    assert stream.feed(" passed 98-2. [1]") == []
+    assert stream.finish() == [("2. It passed 98-2.", (1,))]
