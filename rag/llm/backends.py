@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rag.answer import register
 from rag.condense import Query
@@ -149,7 +149,7 @@ def _openai(settings: Settings) -> Any:
 def _ollama(settings: Settings) -> Any:
     from llama_index.llms.ollama import Ollama
 
-    return Ollama(model=settings.llm_model, base_url=settings.llm_url or DEFAULT_URLS["ollama"],
+    return Ollama(model=settings.llm_model or "", base_url=settings.llm_url or DEFAULT_URLS["ollama"],
                   request_timeout=settings.llm_timeout, temperature=0.0, context_window=settings.llm_context,
                   additional_kwargs={"num_predict": settings.llm_max_tokens})
 
@@ -201,7 +201,7 @@ def chat_formatter(model: Any) -> tuple[Callable[[list[dict[str, str]]], str], l
     stops = [s for s in dict.fromkeys([eos, "<end_of_turn>", "<|im_end|>", "<|eot_id|>"]) if s and s in source + eos]
 
     def fmt(messages: list[dict[str, str]]) -> str:
-        return formatter(messages=messages).prompt
+        return formatter(messages=cast(Any, messages)).prompt
 
     return fmt, stops
 
