@@ -166,5 +166,6 @@ def _say_generation(report: Any) -> None:
                f"extractive instead; first token median {t.get('first_token_median_ms', float('nan')):.0f} ms, "
                f"answer median {t['latency_median_ms']:.0f} ms")
     for row in report.rows:
-        if row.get("fallback"):
-            click.echo(f"  {row['id']}: {row['fallback']}")
+        click.echo(f"  {row['id']}: {row['sentences_generated']} generated, {row['sentences_kept']} kept, "
+                   f"{row['sentences_dropped']} dropped" + (f"; extractive instead: {row['fallback']}"
+                                                            if row.get("fallback") else ""))

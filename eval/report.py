@@ -118,7 +118,19 @@ def to_markdown(report: EvalReport, baseline: EvalReport | None = None) -> str:
         )
         failed = [row["id"] for row in r.rows if not row["ok"]]
         out += ["", f"Not ok: {', '.join(failed) if failed else 'none'}", ""]
+        out += _verifier_md(r)
     return "\n".join(out)
+
+
+def _verifier_md(r: EvalReport) -> list[str]:
+    """For a generative backend: per question, the sentences the LLM wrote, kept and dropped, and the fallback."""
+    rows = [row for row in r.rows if "sentences_generated" in row]
+    if not rows:
+        return []
+    return [f"## Verifier: {r.system}", "", *_md_table(
+        ["id", "generated", "kept", "dropped", "first token ms", "ms", "extractive instead because"],
+        [[row["id"], str(row["sentences_generated"]), str(row["sentences_kept"]), str(row["sentences_dropped"]),
+          fmt(row["first_token_ms"]), fmt(row["latency_ms"]), row["fallback"] or ""] for row in rows]), ""]
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -144,3 +144,26 @@ def test_every_generative_backend_is_registered(name):
     from rag.answer import BACKENDS
 
     assert name in BACKENDS
+
+
+def test_the_eval_runner_reports_what_the_verifier_kept_and_dropped_per_question(seeded):
+    from eval.report import to_markdown
+    from eval.run import DEFAULT_QA, evaluate, load_qa, pipeline_system
+
+    def reply(p: str) -> str:
+        try:
+            return f"The Senate approved the bill 98-2. [{source_with(p, '98-2')}] It was a landslide. [1]"
+        except AssertionError:
+            return "Nobody knows. [1]"
+
+    backend = scripted(seeded, reply)
+    items = [i for i in load_qa(DEFAULT_QA) if not i.history][:4]
+    report = evaluate(pipeline_system(seeded, backend), items, k=5, name="scripted")
+    for row in report.rows:
+        assert row["sentences_generated"] == row["sentences_kept"] + row["sentences_dropped"] >= 1
+        assert (row["fallback"] is None) == (row["sentences_kept"] > 0)
+    t = report.totals
+    assert t["sentences_generated"] == t["sentences_kept"] + t["sentences_dropped"]
+    assert t["fallbacks"] == sum(row["fallback"] is not None for row in report.rows)
+    assert t["first_token_median_ms"] > 0
+    assert "## Verifier: scripted" in to_markdown(report)
