@@ -161,6 +161,7 @@ def _llamacpp(settings: Settings) -> Any:
     path = Path(settings.llm_model or "")
     if not path.is_file():  # LlamaCPP would download a default model when given no path: never here
         raise LLMUnavailableError(f"no GGUF file at {path}: set NEWSRAG_LLM_MODEL to the path of one")
+    _quiet_llama_cpp()
     template: dict[str, Any] = {}
 
     def to_prompt(messages: Sequence[Any]) -> str:
@@ -174,6 +175,26 @@ def _llamacpp(settings: Settings) -> Any:
     template["format"], stop = chat_formatter(llm._model)
     llm.generate_kwargs.update({"stop": stop})
     return llm
+
+
+_QUIET: list[Any] = []  # the C callback must outlive every model
+
+
+def _quiet_llama_cpp() -> None:
+    """llama.cpp writes its own notes to stderr ("using full-size SWA cache …") whatever ``verbose`` says; a user
+    sees one line from us instead, and failures reach them as ``LLMUnavailableError``."""
+    if _QUIET:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def ignore(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _QUIET.append(ignore)
+    llama_cpp.llama_log_set(ignore, ctypes.c_void_p(0))
 
 
 def chat_formatter(model: Any) -> tuple[Callable[[list[dict[str, str]]], str], list[str]]:
