@@ -309,7 +309,7 @@ class SupportChecker:
         if not cited:
             reasons.append("cites no source")
         for n in dict.fromkeys(cited):
-            if n not in sources:
+            if n not in sources and not valid:  # beside a valid citation, a bad one is only taken off
                 reasons.append(f"[{n}] is not one of the sources")
         used = [sources[n] for n in valid]
         foreign = [link for link in links_in(claim) if not any(link in s.text for s in used)]
@@ -317,13 +317,12 @@ class SupportChecker:
             reasons.append(f"has a link or image no cited article gives: {foreign[0][:60]}")
         if not valid or not claim:
             return Verdict(claim, False, 0.0, 0.0, 0.0, tuple(cited), {}, tuple(reasons) or ("empty",))
-        bare = [s.n for s in used if not s.sentences]
-        if bare:
-            reasons.append(f"[{bare[0]}] has no sentence but instructions to an AI model")
-            used = [s for s in used if s.sentences]
-            valid = [n for n in valid if n not in bare]
-            if not used:
-                return Verdict(claim, False, 0.0, 0.0, 0.0, tuple(cited), {}, tuple(reasons))
+        bare = [s.n for s in used if not s.sentences]  # what it cites there is an instruction to an AI model
+        used = [s for s in used if s.sentences]
+        valid = [n for n in valid if n not in bare]
+        if not used:
+            reasons.append(f"[{bare[0]}] says nothing but instructions to an AI model")
+            return Verdict(claim, False, 0.0, 0.0, 0.0, tuple(cited), {}, tuple(reasons))
         if framed and len(used) == 1 and len(used[0].sentences) == 1:
             quote = used[0].sentence(used[0].sentences[0])
             if quote and quote in claim:
