@@ -8,17 +8,25 @@ link or image an article or a model slips into a sentence shows as text and neve
 from __future__ import annotations
 
 from rag.llm.stream import Checked, Event, Token
+from rag.support import links_in
 from rag.types import Answer, SentenceSupport
 from ui import render
 
 NOT_SUPPORTED = "not supported by the sources"
 
 
+def shown(text: str) -> str:
+    """Text a model wrote, escaped, with any link or image in it left out (a bare address could be auto-linked)."""
+    for link in links_in(text):
+        text = text.replace(link, "(link left out)")
+    return render.text(text)
+
+
 def verdict_html(s: SentenceSupport) -> str:
     if s.kept:
-        return f"<li>✓ <small>support {s.score:.2f}</small> {render.text(s.text)}</li>"
-    why = render.text("; ".join(s.reasons))
-    return (f"<li>✗ <small>support {s.score:.2f}</small> <em>{NOT_SUPPORTED}:</em> {render.text(s.text)} "
+        return f"<li>✓ <small>support {s.score:.2f}</small> {shown(s.text)}</li>"
+    why = shown("; ".join(s.reasons))
+    return (f"<li>✗ <small>support {s.score:.2f}</small> <em>{NOT_SUPPORTED}:</em> {shown(s.text)} "
             f"<small>({why})</small></li>")
 
 
@@ -40,7 +48,7 @@ class LiveAnswer:
     def html(self) -> str:
         done = "".join(verdict_html(s) for s in self.checked)
         return (f'<div class="nr-streaming"><ul>{done}</ul>'
-                f"<p><em>{render.text(self.pending.strip()) or '…'}</em></p></div>")
+                f"<p><em>{shown(self.pending.strip()) or '…'}</em></p></div>")
 
 
 def checks_html(answer: Answer) -> str:
