@@ -186,7 +186,8 @@ def _parse_date(_: Any, __: Any, value: str | None) -> date | None:
 @click.option("--since", callback=_parse_date, help="Only articles published on or after this date.")
 @click.option("--until", callback=_parse_date, help="Only articles published on or before this date.")
 @click.option("--source", "sources", multiple=True, help="Only this agency or file name (repeatable).")
-@click.option("--backend", default=None, help="Answer backend [extractive].")
+@click.option("--backend", default=None, type=click.Choice(["extractive", "openai", "ollama", "llamacpp"]),
+              help="Answer backend [NEWSRAG_BACKEND, else extractive]; the LLM ones need NEWSRAG_LLM_* settings.")
 @click.pass_context
 @user_errors
 def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, history: tuple[str, ...],
@@ -198,17 +199,28 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, history
     seeded = pipeline.ensure_seeds()
     if seeded is not None and not as_json:
         click.echo(f"(first use: ingested the seed articles: {seeded.summary()})", err=True)
-    answer = pipeline.ask(question, history=history, k=k, backend=backend,
-                          filters=Filters(since=since, until=until, sources=sources))
+    asked = dict(history=history, k=k, backend=backend, filters=Filters(since=since, until=until, sources=sources))
     if as_json:
+        answer = pipeline.ask(question, **asked)
+        _say_fallback(answer)
         echo_json(answer.to_dict())
         return
+    from rag.llm.console import follow, print_checks
     from rag.render import print_answer
 
+    answer = follow(pipeline.ask_stream(question, **asked))  # a generative backend's tokens as they come
+    _say_fallback(answer)
     print_answer(answer, question=question)
+    print_checks(answer)
     timings = _timings(answer.trace.get("timings_ms", {}))
     if timings:
         click.echo(timings, err=True)
+
+
+def _say_fallback(answer: Any) -> None:
+    """One line on stderr when an LLM could not answer and the extractive answer stands in."""
+    if answer.fallback:
+        click.echo(f"newsrag: {answer.fallback}; answering extractively instead.", err=True)
 
 
 @cli.command()

@@ -30,7 +30,7 @@ import gradio as gr
 
 from rag.errors import NewsragError
 from rag.types import Answer, Filters
-from ui import conversations, evaluation, library, render
+from ui import conversations, evaluation, library, render, stream
 from ui.page import CSS, JS, SCROLL_JS
 
 #: The chat's height: the window's, less the header, the tabs, the conversation bar and the question box.
@@ -128,21 +128,34 @@ def build_app(pipeline: Any) -> gr.Blocks:
             return
         messages.append({"role": "user", "content": render.text(question)})
         yield messages, turns, previous, ""
+        live = stream.LiveAnswer()  # a generative backend's tokens, and each sentence once it is checked
+        streaming = False
         try:
-            answer = pipeline.ask(question, history=[t["question"] for t in turns], k=int(k), backend=backend,
-                                  filters=_filters(since, until, sources), previous=previous)
+            for event in pipeline.ask_stream(question, history=[t["question"] for t in turns], k=int(k),
+                                             backend=backend, filters=_filters(since, until, sources),
+                                             previous=previous):
+                if isinstance(event, Answer):
+                    answer = event
+                    break
+                if not streaming:
+                    messages.append({"role": "assistant", "content": ""})
+                    streaming = True
+                messages[-1] = {"role": "assistant", "content": live.add(event)}
+                yield messages, turns, previous, ""
         except NewsragError as exc:
-            messages.append({"role": "assistant", "content": render.error_html(str(exc))})
+            messages[len(messages) - streaming:] = [{"role": "assistant", "content": render.error_html(str(exc))}]
             yield messages, turns, previous, ""
             return
         turns = [*turns, {"question": question, "markdown": render.answer_markdown(question, answer)}]
-        messages.append({"role": "assistant", "content": ""})
-        steps = 1 if answer.abstained else len(render.split_sentences(answer.text))
+        if not streaming:
+            messages.append({"role": "assistant", "content": ""})
+        steps = 1 if answer.abstained or answer.generated else len(render.split_sentences(answer.text))
         for i in range(1, steps):
             messages[-1] = {"role": "assistant", "content": render.answer_html(answer, upto=i, question=question)}
             yield messages, turns, previous, ""
             time.sleep(0.04)
-        messages[-1] = {"role": "assistant", "content": render.answer_html(answer, question=question)}
+        messages[-1] = {"role": "assistant",
+                        "content": render.answer_html(answer, question=question) + stream.checks_html(answer)}
         yield messages, turns, answer, ""
 
     def export_file(conv: dict | None) -> str | None:
