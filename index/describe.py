@@ -1,25 +1,29 @@
-"""Describe: article text → ``Article`` with a content-hash id and the metadata the text itself gives.
+"""Describe: article text → ``Article`` with a content-hash id, a title, and the source and date it gives.
 
-Title, source and date are read only from the header of the article (its first lines): a headline
-that is not a sentence, a byline such as "By IANS | Updated: July 22, 2021 10:15 IST". What the
-text does not say stays ``None``; nothing is guessed from the body or the file name.
+Every article gets a title: the headline when its first line reads as one, else the title the file
+states (an HTML page's ``og:title``, a PDF's or document's properties), else its first sentence,
+shortened. Source and date are read from the header of the article (its first lines: a byline such as
+"By IANS | Updated: July 22, 2021 10:15 IST", a dateline "MOSCOW, Aug 6, 2017 (Reuters) -"), then
+from what the file states. A date needs its day, month and year (``dateparser``'s search finds them in
+any of the usual spellings); what neither the text nor the file says stays ``None``, never guessed.
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
-from datetime import date, datetime
+from datetime import date
+from functools import cache
+from typing import Any
 
-from index.types import Article
+from index.types import Article, Details
 
 _HEADER_LINES = 4
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DATE_PATTERNS = (
-    (re.compile(rf"\b({_MONTHS})\s+(\d{{1,2}}),\s*(\d{{4}})\b"), "%B %d %Y"),
-    (re.compile(rf"\b(\d{{1,2}})\s+({_MONTHS})\s+(\d{{4}})\b"), "%d %B %Y"),
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "%Y %m %d"),
-)
+#: Characters of each header line searched for a date: a dateline or byline, not the story's body.
+_DATE_SCAN = 300
+#: Longest title made from a first sentence.
+TITLE_CHARS = 90
 BYLINE = re.compile(r"^\s*By\s+([A-Z][\w.&' -]{1,60}?)\s*(\||\bUpdated\b|\bPublished\b|,|$)")
 _AGENCY = re.compile(r"^[A-Z][\w ,.]{0,40}\((Reuters|AP|AFP|IANS|PTI|ANI|TASS|Xinhua|UNI|dpa)\)\s*[-–—]")
 
@@ -29,16 +33,18 @@ def doc_id_for(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def describe(text: str, file: str) -> Article:
-    """Build the ``Article`` for cleaned ``text`` read from ``file``."""
+def describe(text: str, file: str, details: Details | None = None) -> Article:
+    """Build the ``Article`` for cleaned ``text`` read from ``file``; ``details`` is what the file itself
+    states (used where the article's own header says nothing)."""
+    given = details or Details()
     header = [line.strip() for line in text.split("\n") if line.strip()][:_HEADER_LINES]
     return Article(
         doc_id=doc_id_for(text),
         file=file,
         text=text,
-        title=find_title(header),
-        source=find_source(header),
-        published=find_date(header),
+        title=find_title(header) or given.title or first_sentence_title(text),
+        source=find_source(header) or given.source,
+        published=find_date(header) or given.published,
     )
 
 
@@ -70,13 +76,79 @@ def find_source(header: list[str]) -> str | None:
     return None
 
 
+def first_sentence_title(text: str, limit: int = TITLE_CHARS) -> str | None:
+    """The article's first sentence as its title, cut at a word before ``limit`` characters.
+
+    >>> first_sentence_title("Tillerson met Lavrov in Bonn. They talked.")
+    'Tillerson met Lavrov in Bonn'
+    >>> first_sentence_title("The Russian Foreign Ministry has said that it is ready to normalise talks if the U.S. "
+    ...                      "gives up the confrontational line.")
+    'The Russian Foreign Ministry has said that it is ready to normalise talks if the U.S.…'
+    """
+    from index.chunk import split_sentences
+
+    spans = split_sentences(text[:2000])
+    if not spans:
+        return None
+    sentence = " ".join(text[spans[0][0] : spans[0][1]].split())
+    if len(sentence) > limit:
+        cut = sentence[: limit + 1].rsplit(" ", 1)[0]
+        return cut.rstrip(",;:-–— ") + "…"
+    sentence = re.sub(r"(?<=\w)[.!?]$", "", sentence)  # a headline ends without a full stop
+    return sentence or None
+
+
 def find_date(header: list[str]) -> date | None:
-    """The first full date (day, month and year) in the header lines."""
+    """The first full date (day, month and year) in the header lines, in any of the usual spellings.
+
+    >>> find_date(["MOSCOW, Aug 6, 2017 (Reuters) - Lavrov said"])
+    datetime.date(2017, 8, 6)
+    >>> find_date(["Moscow, July 22 The Russia-US relations"]) is None  # no year: unknown
+    True
+    """
     for line in header:
-        for pattern, fmt in _DATE_PATTERNS:
-            if m := pattern.search(line):
-                try:
-                    return datetime.strptime(" ".join(m.groups()), fmt).date()
-                except ValueError:
-                    continue
+        found = _search_dates()(line[:_DATE_SCAN], languages=["en"], settings=_DATE_SETTINGS)
+        for said, when in found or ():
+            if is_date_only(said):
+                return when.date()
     return None
+
+
+_CALENDAR_WORDS = tuple(w.lower() for w in (*calendar.month_name[1:], *calendar.day_name))
+_DATE_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+
+
+def is_date_only(said: str) -> bool:
+    """Is ``said`` (what dateparser's search matched) a date and nothing else: a day number, a year, and no
+    word but month and weekday names, "on"/"of"/"at", am/pm and a time zone? dateparser's search also
+    matches "in June 2024 after a" (reading "a" as one) or "2 May the 2019".
+
+    >>> is_date_only("Thu, 05 Mar 2020 10:00:00 GMT"), is_date_only("March 5, 2019"), is_date_only("2017-08-06")
+    (True, True, True)
+    >>> is_date_only("in June 2024 after a"), is_date_only("On 2 May the 2019")
+    (False, False)
+    """
+    tokens = _DATE_TOKEN.findall(said)
+    numbers = [t for t in tokens if t.isdigit()]
+    if not any(len(n) == 4 for n in numbers) or not any(len(n) <= 2 and 1 <= int(n) <= 31 for n in numbers):
+        return False
+    for word in (t for t in tokens if not t.isdigit()):
+        low = word.lower()
+        if low in ("on", "of", "at", "am", "pm", "st", "nd", "rd", "th") or (word.isupper() and len(word) <= 5):
+            continue
+        if len(low) >= 3 and any(name.startswith(low) for name in _CALENDAR_WORDS):
+            continue
+        return False
+    return True
+
+
+_DATE_SETTINGS: dict[str, Any] = {"REQUIRE_PARTS": ["day", "month", "year"], "PREFER_DATES_FROM": "past",
+                                  "RETURN_AS_TIMEZONE_AWARE": False}
+
+
+@cache
+def _search_dates() -> Any:
+    """dateparser's ``search_dates``, imported on first use (its language tables take ~0.5 s to load)."""
+    from dateparser.search import search_dates
+
+    return search_dates

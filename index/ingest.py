@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -23,12 +22,28 @@ from index.chunk import chunk_article
 from index.clean import clean
 from index.describe import describe
 from index.embed import Embedder
-from index.load import RawDocument, find_sources, load_bytes, load_source
+from index.load import RawDocument, find_sources, load_bytes, load_source, skipped_in
 from index.store import PROBE, ModelRecord, Store
-from index.types import Article
+from index.types import Article, Details
 from rag.errors import InputError
 
-Status = Literal["added", "replaced", "unchanged", "duplicate", "failed", "deleted"]
+Status = Literal["added", "replaced", "unchanged", "duplicate", "failed", "skipped", "deleted"]
+
+#: Each status said in plain words, for the CLI and the app.
+SAID = {
+    "added": "added to the library",
+    "replaced": "replaced the earlier version",
+    "unchanged": "already in the library",
+    "duplicate": "not added",
+    "failed": "not added",
+    "skipped": "skipped",
+    "deleted": "deleted from the library",
+}
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``plural(1, "chunk")`` → "1 chunk"; ``plural(3, "chunk")`` → "3 chunks"."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
 
 
 @dataclass(frozen=True)
@@ -40,11 +55,14 @@ class FileResult:
     reason: str = ""
 
     def line(self) -> str:
-        if self.status == "failed":
-            return f"✗ {self.file}: {self.reason}"
-        detail = f" ({self.chunks} chunks)" if self.chunks else ""
+        """One line for a person: "✓ a.txt: added to the library (3 chunks)", "✗ b.pdf: not added: …"."""
+        mark = {"failed": "✗", "skipped": "–", "duplicate": "–", "unchanged": "="}.get(self.status, "✓")
+        detail = f" ({plural(self.chunks, 'chunk')})" if self.chunks else ""
         extra = f": {self.reason}" if self.reason else ""
-        return f"{'✓' if self.status != 'unchanged' else '='} {self.file}: {self.status}{detail}{extra}"
+        return f"{mark} {self.file}: {SAID[self.status]}{detail}{extra}"
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -65,33 +83,33 @@ class IngestReport:
         return sum(r.status == status for r in self.results)
 
     def summary(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in ("added", "replaced", "unchanged", "duplicate", "failed")
-                 if self.count(s)]
+        """"2 added, 1 already in the library, 1 failed"."""
+        words = {"added": "added", "replaced": "replaced", "unchanged": "already in the library",
+                 "duplicate": "duplicate", "failed": "failed", "skipped": "skipped"}
+        parts = [f"{self.count(s)} {w}" for s, w in words.items() if self.count(s)]  # type: ignore[arg-type]
         return ", ".join(parts) or "nothing to do"
 
 
 Progress = Callable[[int, int, str], None]
 
 
-def prepare(raw: RawDocument) -> Article:
+def prepare(raw: RawDocument, details: Details | None = None) -> Article:
     """Clean and describe a loaded file; refuse it when no article text is left. What the file itself says of
-    the article (an HTML page's title, date and site) comes before what its text's first lines suggest."""
+    the article (an HTML page's title, date and site; a PDF's properties) rides along in ``raw.details``;
+    ``details`` that the user gave (title, source, date) win over both."""
     text = clean(raw.text)
     if not text.strip():
         raise InputError(raw.name, "nothing but page furniture (navigation, tags, related stories) in this file")
-    article = describe(text, raw.name)
-    published = _iso_date(raw.published)
-    article = dataclasses.replace(article, title=raw.title or article.title, source=raw.source or article.source,
-                                  published=published or article.published)
+    article = with_details(describe(text, raw.name, raw.details), details)
     return dataclasses.replace(article, key=raw.key) if raw.key else article
 
 
-def _iso_date(value: str | None) -> date | None:
-    """``2014-12-30`` (or a longer ISO timestamp) as a date; ``None`` for anything else."""
-    try:
-        return date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
+def with_details(article: Article, details: Details | None) -> Article:
+    """``article`` with the fields ``details`` sets replaced."""
+    if not details:
+        return article
+    given = {k: v for k, v in dataclasses.asdict(details).items() if v is not None}
+    return dataclasses.replace(article, **given)
 
 
 class Ingestor:
@@ -109,6 +127,9 @@ class Ingestor:
         report = IngestReport()
         sources, errors = find_sources(paths, self.follow_symlinks)
         report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in errors)
+        for path in paths:
+            if path.is_dir() and not path.is_symlink():
+                report.results.extend(FileResult(str(p), "skipped", reason=why) for p, why in skipped_in(path))
         prepared: list[tuple[str, Article | InputError]] = []
         for source in sources:
             try:
@@ -117,15 +138,20 @@ class Ingestor:
                 prepared.append((str(source.path), err))
         return self._write(prepared, report, progress)
 
-    def ingest_upload(self, name: str, data: bytes) -> IngestReport:
+    def ingest_upload(self, name: str, data: bytes, details: Details | None = None) -> IngestReport:
         """Ingest one uploaded file through the same checks as a file on disk; a later upload of the same name
-        replaces it."""
+        replaces it. ``details`` the user gave win over what the file says (and are set on the stored article
+        when its text is already in)."""
         try:
             raw = load_bytes(name, data, self.max_file_bytes)
-            item: Article | InputError = prepare(dataclasses.replace(raw, key=f"upload:{raw.name}"))
+            item: Article | InputError = prepare(dataclasses.replace(raw, key=f"upload:{raw.name}"), details)
         except InputError as err:
             item = err
-        return self._write([(name, item)], IngestReport(), None)
+        return self._write([(name, item)], IngestReport(), None, details)
+
+    def ingest_articles(self, articles: list[Article]) -> IngestReport:
+        """Store articles already prepared (one taken back after a delete, say): chunked and embedded as any."""
+        return self._write([(a.file, a) for a in articles], IngestReport(), None)
 
     def ingest_documents(self, docs: list[RawDocument], progress: Progress | None = None) -> IngestReport:
         """Ingest already-decoded documents (rows of a CSV, say) through the same prepare and write steps."""
@@ -145,7 +171,7 @@ class Ingestor:
         return FileResult(article.file, "deleted", article.doc_id, article.chunks)
 
     def _write(self, prepared: list[tuple[str, Article | InputError]], report: IngestReport,
-               progress: Progress | None) -> IngestReport:
+               progress: Progress | None, details: Details | None = None) -> IngestReport:
         seen: dict[str, str] = {}
         if all(isinstance(item, InputError) for _, item in prepared):  # nothing to write: no lock to wait for
             report.results.extend(FileResult(shown, "failed", reason=item.reason)  # type: ignore[union-attr]
@@ -159,17 +185,19 @@ class Ingestor:
                 if isinstance(item, InputError):
                     report.results.append(FileResult(shown, "failed", reason=item.reason))
                     continue
-                report.results.append(self._write_one(shown, item, seen))
+                report.results.append(self._write_one(shown, item, seen, details))
         if progress:
             progress(len(prepared), len(prepared), "")
         return report
 
-    def _write_one(self, shown: str, article: Article, seen: dict[str, str]) -> FileResult:
+    def _write_one(self, shown: str, article: Article, seen: dict[str, str],
+                   details: Details | None = None) -> FileResult:
         if article.doc_id in seen:
             return FileResult(shown, "duplicate", article.doc_id, reason=f"same text as {seen[article.doc_id]}")
         seen[article.doc_id] = article.file
         if self.store.has(article.doc_id):
-            return FileResult(shown, "unchanged", article.doc_id)
+            filled = self._fill_details(article, details)
+            return FileResult(shown, "unchanged", article.doc_id, reason=f"{filled} set" if filled else "")
         chunks = chunk_article(article, self.chunk_chars)
         sentences = [article.text[s:e] for c in chunks for s, e in c.sentences]
         # the model is checked against the library's in the same call, before anything is written
@@ -183,3 +211,20 @@ class Ingestor:
         self.store.add(article, chunks, vectors[: len(chunks)], vectors[len(chunks) :],  # replaces ``old``
                        sentence_entities=entities)
         return FileResult(shown, "replaced" if old else "added", article.doc_id, len(chunks))
+
+    def _fill_details(self, article: Article, details: Details | None) -> str:
+        """For an article already stored: set the details the user gave, and those the store lacks that the
+        file now gives (an older version of newsrag found no title); a title the user edited stays. Returns
+        the names of the fields set ("title and date"), or ""."""
+        stored = self.store.details(article.doc_id) or Details()
+        given = details or Details()
+        changes: dict[str, object] = {}
+        for name in ("title", "source", "published"):
+            new = getattr(given, name) or (None if getattr(stored, name) else getattr(article, name))
+            if new is not None and new != getattr(stored, name):
+                changes[name] = new
+        if not changes:
+            return ""
+        self.store.update_details(article.doc_id, Details(**changes))  # type: ignore[arg-type]
+        names = ["date" if n == "published" else n for n in changes]
+        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)

@@ -4,7 +4,9 @@ Text files must be UTF-8 (a byte-order mark is accepted) or UTF-16/UTF-32 (told 
 mark, or UTF-16 without one by its zero bytes). An HTML page is reduced to its article: the headline and
 the story's paragraphs, found by trafilatura's main-text extraction (menus, related links, comments,
 scripts and styles never reach the article), with the page's own title, date and site name kept as
-metadata; a page where it finds no article falls back to its visible text (BeautifulSoup).
+metadata; a page where it finds no article falls back to its visible text (BeautifulSoup). PDF and Word
+files are read by ``index.formats``, under the same size and emptiness rules. What a file says about itself
+(an HTML page's meta tags, a PDF's or document's properties) rides along as ``Details``.
 
 Symbolic links are not followed: a link given or found in a folder is refused with a message, unless
 ``follow_symlinks`` is on, and even then only a link to a file inside the folder being ingested is
@@ -21,12 +23,15 @@ import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from index import formats
+from index.types import Details
 from rag.errors import InputError
 
 #: File endings that hold articles; anything else in a folder is skipped.
-ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
+ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm", *formats.SUFFIXES)
 
 _HTML_DROP = (
     "head", "title", "script", "style", "noscript", "template", "iframe", "nav", "header", "footer", "aside", "form",
@@ -41,9 +46,7 @@ class RawDocument:
 
     name: str
     text: str
-    title: str | None = None
-    published: str | None = None
-    source: str | None = None
+    details: Details = Details()
     #: What identifies the article across runs (``Article.key``); empty: its name does.
     key: str = ""
 
@@ -129,6 +132,17 @@ def find_articles(paths: Iterable[Path], follow_symlinks: bool = False) -> list[
     return [s.path for s in sources]
 
 
+def skipped_in(folder: Path) -> list[tuple[Path, str]]:
+    """The files under ``folder`` that ``find_sources`` leaves out, each with the reason."""
+    out = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.is_symlink() or path.suffix.lower() in ARTICLE_SUFFIXES:
+            continue
+        kind = path.suffix.lower() or "no extension"
+        out.append((path, f"not an article file ({kind}; newsrag reads {', '.join(ARTICLE_SUFFIXES)})"))
+    return out
+
+
 def load_source(source: Source, max_bytes: int) -> RawDocument:
     """Read a file that ``find_sources`` found, under the name and key it gave."""
     raw = load_file(source.path, max_bytes, follow_symlinks=source.follow)
@@ -166,12 +180,16 @@ def load_bytes(name: str, data: bytes, max_bytes: int, shown_as: Path | str | No
         raise InputError(where, f"too large ({len(data):,} bytes; the limit is {max_bytes:,})")
     if not data.strip():
         raise InputError(where, "empty file")
+    if formats.is_document(name):
+        text, details = formats.read_document(name, data, where)
+        return RawDocument(name=Path(name).name, text=text.replace("\r\n", "\n").replace("\r", "\n"),
+                           details=details)
     text = decode(data, where)
     if name.lower().endswith((".html", ".htm")):
         page = html_article(text)
         if not page.text.strip():
             raise InputError(where, "no text in this page")
-        return RawDocument(Path(name).name, page.text, page.title, page.published, page.source)
+        return RawDocument(Path(name).name, page.text, page.details)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise InputError(where, "no text in this file")
@@ -189,7 +207,7 @@ def html_article(html: str) -> RawDocument:
     >>> page = html_article("<html><head><title>Vote passes</title></head><body><nav>Home | World</nav>"
     ...                     "<article><h1>Vote passes</h1><p>The Senate voted 98-2 on Tuesday to pass the bill, "
     ...                     "which now goes to the House.</p><p>It passed the House 419-3.</p></article></body></html>")
-    >>> page.text.splitlines()[0], "Home" in page.text, page.title
+    >>> page.text.splitlines()[0], "Home" in page.text, page.details.title
     ('Vote passes', False, 'Vote passes')
     """
     import trafilatura
@@ -203,8 +221,22 @@ def html_article(html: str) -> RawDocument:
         text = visible
     elif title and not text.startswith(title):
         text = f"{title}\n\n{text}"  # the headline heads the article, as in a text file
-    return RawDocument("", text.replace("\r\n", "\n").replace("\r", "\n"), title,
-                       getattr(found, "date", None) or None, getattr(found, "sitename", None) or None)
+    meta = formats.html_details(html)  # the page's meta tags, where trafilatura found nothing
+    details = Details(title=title or meta.title, source=(getattr(found, "sitename", None) or None) or meta.source,
+                      published=_iso_date(getattr(found, "date", None)) or meta.published)
+    return RawDocument("", text.replace("\r\n", "\n").replace("\r", "\n"), details)
+
+
+def _iso_date(value: str | None) -> date | None:
+    """``2014-12-30`` (or a longer ISO timestamp) as a date; ``None`` for anything else.
+
+    >>> _iso_date("2014-12-30T08:00:00"), _iso_date("yesterday")
+    (datetime.date(2014, 12, 30), None)
+    """
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def html_to_text(html: str) -> str:

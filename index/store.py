@@ -51,7 +51,7 @@ import numpy as np
 from index import faults
 from index.annotate import Entity, decode
 from index.locks import ChromaLock, Notify, WriterLock
-from index.types import Article, Chunk
+from index.types import Article, Chunk, Details
 from rag.config import Settings
 from rag.errors import ModelMismatchError, NewsragError, NotFoundError, StoreError
 
@@ -136,6 +136,36 @@ def manifest_metadata(article: Article, chunks: int, sentences: int, state: str)
             if k not in ("start", "end", "n", "sentences")}  # the article's own fields
     return {**meta, "doc_id": article.doc_id, "key": article.identity, "chunks": chunks, "sentence_count": sentences,
             "state": state, "written": time.time_ns()}
+
+
+def details_metadata(details: Details) -> dict[str, Any]:
+    """The chunk metadata keys that ``details`` sets (only the fields it gives)."""
+    out: dict[str, Any] = {}
+    if details.title is not None:
+        out["title"] = details.title
+    if details.source is not None:
+        out["source"] = details.source
+    if details.published is not None:
+        out["published"] = details.published.isoformat()
+        out["published_ord"] = details.published.toordinal()
+    return out
+
+
+def with_metadata(meta: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A stored chunk row's metadata with ``changes`` set both on the row and in the node that llama-index
+    keeps as JSON beside it (``_node_content``, which is what it rebuilds a retrieved node from).
+
+    >>> row = {"title": "", "n": 0, "_node_content": json.dumps({"metadata": {"title": "", "n": 0}})}
+    >>> new = with_metadata(row, {"title": "Vote"})
+    >>> new["title"], json.loads(new["_node_content"])["metadata"]
+    ('Vote', {'title': 'Vote', 'n': 0})
+    """
+    out = {**meta, **changes}
+    if isinstance(meta.get("_node_content"), str):
+        node = json.loads(meta["_node_content"])
+        node["metadata"] = {**node.get("metadata", {}), **changes}
+        out["_node_content"] = json.dumps(node, ensure_ascii=False)
+    return out
 
 
 def sentence_id(chunk_id: str, n: int) -> str:
@@ -505,7 +535,9 @@ class Store:
     def fingerprint(self) -> str:
         """Changes whenever the set of complete articles changes (what the BM25 cache is named by)."""
         rows = self._complete_rows()
-        digest = hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()[:24]
+        # an article whose details were edited in place (``update_details``) keeps its id but not its metadata
+        keys = sorted(f"{doc_id}:{row.get('details', '')}" for doc_id, row in rows.items())
+        digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24]
         return f"{digest}-{sum(int(m['chunks']) for m in rows.values())}"
 
     @_reads
@@ -771,6 +803,37 @@ class Store:
                 raise
             for doc_id in old:  # only once the new version is complete: a kill never leaves the key with nothing
                 self._purge(doc_id)
+
+    @_reads
+    def details(self, doc_id: str) -> Details | None:
+        """The stored title, source and date of an article, or ``None`` when it is not stored."""
+        row = self._complete_rows().get(doc_id)
+        if row is None:
+            return None
+        s = self._stored({**row, "chunks": row.get("chunks", 0)})
+        return Details(s.title, s.source, s.published)
+
+    @_chroma_errors
+    def update_details(self, doc_id: str, details: Details) -> None:
+        """Set an article's title, source or date (the fields ``details`` gives) on its manifest row and each of
+        its chunk rows, in place: chunk ids, texts, vectors and sentence rows stay as they are."""
+        changes = details_metadata(details)
+        if not changes:
+            return
+        with self.writing():
+            got = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+            if not got["ids"]:
+                raise NotFoundError(f"No stored article has id {doc_id!r}.")
+            metas = [with_metadata(m, changes) for m in got["metadatas"]]
+            for i in range(0, len(metas), _PAGE):
+                with self._committing():
+                    self.chunks.update(ids=got["ids"][i : i + _PAGE], metadatas=metas[i : i + _PAGE])
+            with self._committing():
+                self.manifest.update(ids=[doc_id], metadatas=[{**changes, "details": uuid.uuid4().hex}])
+                self._bump()
+            with self._lock:
+                for chunk_id in got["ids"]:
+                    self._nodes.pop(chunk_id, None)
 
     @_chroma_errors
     def annotate_missing(self) -> int:

@@ -34,6 +34,19 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Details:
+    """An article's title, source and date as a file states them (HTML meta tags, PDF or DOCX properties)
+    or as a user sets them; ``None`` where nothing is said."""
+
+    title: str | None = None
+    source: str | None = None
+    published: date | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.title, self.source, self.published))
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A run of whole sentences. ``text == article.text[start:end]``; ``sentences`` are absolute spans."""
 

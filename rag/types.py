@@ -47,9 +47,10 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
-    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``). When the answer leads
-    with an entity of the quote (a date, a name, a figure), ``answer_start:answer_end`` is where it stands in the
-    article, inside the quote."""
+    """A verbatim quote: ``quote == article.text[start:end]`` (checked by ``rag.verify``).
+
+    ``answer_start``/``answer_end``, when the answerer gives them, are the absolute offsets in the article
+    of the span the answer leads with (a name, number or date) inside the quote; the UI highlights it."""
 
     n: int
     article: ArticleInfo
@@ -87,6 +88,26 @@ class Filters:
         return bool(self.since or self.until or self.sources)
 
 
+@dataclass(frozen=True)
+class SentenceSupport:
+    """How one answer sentence fared in ``rag.verify``: kept, or dropped with the reasons; ``score`` is its support
+    (0 to 1, see ``rag.support``), ``lexical`` and ``dense`` the closeness to the sentences it was checked against;
+    ``cites`` are its citation numbers in the answer when kept, the source numbers it gave when dropped."""
+
+    text: str
+    kept: bool
+    score: float
+    lexical: float
+    dense: float
+    cites: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "kept": self.kept, "score": round(self.score, 4),
+                "lexical": round(self.lexical, 4), "dense": round(self.dense, 4), "cites": list(self.cites),
+                "reasons": list(self.reasons)}
+
+
 @dataclass
 class Answer:
     """An answer with its citations; ``trace`` holds timings and retrieval scores for the UI and eval."""
@@ -97,6 +118,12 @@ class Answer:
     query: str
     passages: list[Passage] = field(default_factory=list)
     trace: dict[str, Any] = field(default_factory=dict)
+    #: Written by an LLM (``rag.llm``): its ``[n]`` name sources (passages), which ``rag.verify`` maps to sentences.
+    generated: bool = False
+    #: Every sentence the backend wrote, kept or dropped, with its support (``rag.verify``).
+    sentences: list[SentenceSupport] = field(default_factory=list)
+    #: Why an LLM's answer was replaced by the extractive one (one line for the user), if it was.
+    fallback: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object printed by ``newsrag ask --json`` and returned by the chat API."""
@@ -107,6 +134,9 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.trace.get("timings_ms", {}).items()},
+            "generated": self.generated,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "fallback": self.fallback,
         }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -49,8 +50,36 @@ def test_ingest_prints_one_line_per_file_and_a_summary(ingested):
     lines = result.stdout.strip().split("\n")
     assert len(lines) == 4
     for line, name in zip(lines, (F000, F001, F002), strict=False):
-        assert line.startswith(f"✓ {SEEDS_DIR / name}: added (") and line.endswith(" chunks)")
+        assert line.startswith(f"✓ {SEEDS_DIR / name}: added to the library (") and line.endswith(" chunks)")
     assert lines[3].startswith("3 added; ") and lines[3].endswith(" chunks in the store")
+
+
+def test_ingest_json_gives_each_file_s_result_and_the_summary(ingested, tmp_path):
+    data_dir = tmp_path / "store"
+    shutil.copytree(ingested[0], data_dir)
+    (tmp_path / "new").mkdir()
+    vote = tmp_path / "new" / "vote.txt"
+    vote.write_text("Ann Lee said the council vote was 12-3.", encoding="utf-8")
+    (tmp_path / "new" / "photo.jpg").write_bytes(b"\xff\xd8")
+    result = newsrag(data_dir, "ingest", "--json", str(tmp_path / "new"), str(SEEDS_DIR / F000))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [(Path(r["file"]).name, r["status"]) for r in out["results"]] == [
+        ("photo.jpg", "skipped"), ("vote.txt", "added"), (F000, "unchanged")]
+    assert out["results"][1]["chunks"] == 1 and out["ok"] is True
+    assert out["summary"] == "1 added, 1 already in the library, 1 skipped"
+
+
+def test_a_partly_failed_ingest_says_which_files_failed_and_exits_1(tmp_path):
+    good = tmp_path / "vote.txt"
+    good.write_text("Ann Lee said the council vote was 12-3.", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    result = newsrag(tmp_path / "store", "ingest", str(good), str(empty))
+    assert result.exit_code == 1
+    assert result.stdout.strip().split("\n") == [f"✓ {good}: added to the library (1 chunk)",
+                                                 "1 added, 1 failed; 1 chunk in the store"]
+    assert result.stderr.strip().split("\n")[-2:] == ["1 file not added:", f"  {empty}: empty file"]
 
 
 def test_ingest_of_a_bad_file_exits_non_zero_with_one_line_naming_it(tmp_path):
@@ -58,9 +87,9 @@ def test_ingest_of_a_bad_file_exits_non_zero_with_one_line_naming_it(tmp_path):
     bad.write_bytes("Lavrov drank caf\xe9.".encode("latin-1"))
     result = newsrag(tmp_path / "store", "ingest", str(bad))
     assert result.exit_code == 1
-    assert result.stderr.strip().split("\n") == [
-        f"✗ {bad}: not UTF-8 text (undecodable byte 0xe9 at offset 16); re-save it as UTF-8"
-    ]
+    reason = "not UTF-8 text (undecodable byte 0xe9 at offset 16); re-save it as UTF-8"
+    assert result.stderr.strip().split("\n") == [f"✗ {bad}: not added: {reason}", "1 file not added:",
+                                                 f"  {bad}: {reason}"]
     assert result.stdout.strip() == "1 failed; 0 chunks in the store"
 
 
@@ -75,21 +104,58 @@ def test_ingest_delete_removes_an_article(ingested, tmp_path):
     shutil.copytree(ingested[0], data_dir)
     result = newsrag(data_dir, "ingest", "--delete", "001")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"✓ {F001}: deleted (")
+    assert result.stdout.startswith(f"✓ {F001}: deleted from the library (")
     assert [a.file for a in Store(Settings(data_dir=data_dir)).articles()] == [F000, F002]
 
 
-def test_sources_lists_the_three_articles_with_unknown_for_missing_metadata(ingested):
-    result = newsrag(ingested[0], "sources")
+def test_sources_piped_prints_tab_separated_lines_with_full_ids(ingested):
+    result = newsrag(ingested[0], "sources")  # CliRunner's stdout is not a terminal, as in `newsrag sources | cut`
     assert result.exit_code == 0, result.output
-    rows = {line.split("│")[2].strip(): line for line in result.stdout.split("\n") if ".txt" in line}
+    header, *lines = result.stdout.strip().split("\n")
+    assert header.split("\t") == ["doc_id", "file", "title", "source", "published", "chunks"]
+    rows = {cells[1]: cells for cells in (line.split("\t") for line in lines)}
     assert sorted(rows) == [F000, F001, F002]
-    for name in (F000, F001):
-        cells = [c.strip() for c in rows[name].split("│")[3:6]]
-        assert cells == ["unknown", "unknown", "unknown"]  # title, source, published
-    assert [c.strip() for c in rows[F002].split("│")[3:6]] == [
-        "Russia-US ties approach dangerous confrontational point", "IANS", "2021-07-22",
-    ]
+    store = Store(Settings(data_dir=ingested[0]))
+    assert {rows[a.file][0] for a in store.articles()} == {a.doc_id for a in store.articles()}  # whole ids
+    assert rows[F000][3:5] == ["unknown", "unknown"]  # source, published: the text gives neither
+    assert rows[F000][2].startswith("The Russian Foreign Ministry has said")  # titled by its first sentence
+    assert rows[F002][2:5] == ["Russia-US ties approach dangerous confrontational point", "IANS", "2021-07-22"]
+
+
+def test_sources_on_an_80_column_terminal_never_cuts_an_id():
+    from rich.console import Console
+
+    from rag.cli import sources_table
+
+    ids = ["7913dfa1ee98059b", "7bf8068bc071ddb8"]
+    cells = [[i, f"{i[:3]}_a_rather_long_file_name_for_a_story.txt", "A headline long enough to need wrapping "
+              "in a narrow terminal window", "unknown", "unknown", "9"] for i in ids]
+    console = Console(record=True, width=80)
+    console.print(sources_table(cells))
+    text = console.export_text()
+    for i in ids:
+        assert i in text
+
+
+def test_sources_json_lists_every_article_s_details(ingested):
+    result = newsrag(ingested[0], "sources", "--json")
+    out = json.loads(result.stdout)
+    assert [a["file"] for a in out] == [F000, F001, F002]
+    assert set(out[0]) == {"doc_id", "file", "title", "source", "published", "chunks", "chars"}
+    assert out[2]["published"] == "2021-07-22" and out[0]["published"] is None
+
+
+def test_edit_sets_an_article_s_details_and_show_json_reads_them(ingested, tmp_path):
+    data_dir = tmp_path / "store"
+    shutil.copytree(ingested[0], data_dir)
+    result = newsrag(data_dir, "edit", "000", "--title", "Senate passes sanctions", "--date", "2017-07-27")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"✓ {F000}: Senate passes sanctions · 2017-07-27 · source unknown"
+    shown = json.loads(newsrag(data_dir, "show", "--json", "000").stdout)
+    assert (shown["title"], shown["published"], shown["source"]) == ("Senate passes sanctions", "2017-07-27", None)
+    assert shown["text"].startswith("The Russian Foreign Ministry")
+    assert newsrag(data_dir, "edit", "000").exit_code == 2  # nothing to set: a usage error
+    assert newsrag(data_dir, "edit", "000", "--date", "July 27").exit_code == 2
 
 
 def test_sources_on_an_empty_store_says_how_to_fill_it(tmp_path):
@@ -138,7 +204,7 @@ def test_every_citation_quotes_the_stored_article_exactly(ingested, senate_json)
         text = shown.split("\n\n", 1)[1].removesuffix("\n")  # what `show` prints after its header
         assert text == store.article(c["doc_id"]).text
         assert text[c["start"] : c["end"]] == c["quote"]
-        assert c["file"] == F000 and c["title"] is None and c["published"] is None
+        assert c["file"] == F000 and c["title"].startswith("The Russian Foreign Ministry") and c["published"] is None
     for p in senate_json["passages"]:
         assert store.article(p["doc_id"]).text[p["start"] : p["end"]] == p["text"]
 
@@ -152,10 +218,18 @@ def test_ask_on_an_empty_data_dir_ingests_the_seeds_first(tmp_path):
     assert [a.file for a in Store(Settings(data_dir=data_dir)).articles()] == [F000, F001, F002]
 
 
-def test_help_lists_the_commands():
+def test_ask_prints_the_answer_its_citations_and_labelled_timings(ingested):
+    result = newsrag(ingested[0], "ask", SENATE)
+    assert result.exit_code == 0, result.output
+    assert "98-2" in result.stdout and "[1] " in result.stdout and "characters " in result.stdout
+    assert re.fullmatch(r"answered in \d+ ms( \(.*\))?", result.stderr.strip().split("\n")[-1])
+    assert "understood as" not in result.stdout  # a plain question is not restated
+
+
+def test_help_lists_the_commands_and_the_exit_codes():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for command in ("ingest", "ask", "sources", "show", "--data-dir"):
+    for command in ("ingest", "ask", "sources", "show", "edit", "--data-dir", "Exit codes: 0"):
         assert command in result.stdout
 
 

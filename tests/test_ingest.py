@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from index.clean import clean
 from index.ingest import FileResult
+from index.types import Details
 from rag.config import Settings
 from rag.pipeline import Pipeline
+from rag.types import Filters
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
@@ -167,15 +170,32 @@ def test_a_file_over_the_size_limit_fails_and_names_the_limit(ingested, settings
     assert chunk_ids(ingested) == before
 
 
-def test_a_folder_without_articles_fails_as_one_line(ingested, tmp_path):
+def test_a_folder_without_articles_fails_and_names_what_it_skipped(ingested, tmp_path):
     folder = tmp_path / "pictures"
     folder.mkdir()
     (folder / "a.png").write_bytes(b"\x89PNG")
     before = chunk_ids(ingested)
-    (result,) = ingested.ingest([folder]).results
-    assert result.status == "failed" and result.file == str(folder)
-    assert "no articles" in result.reason
+    failed, skipped = ingested.ingest([folder]).results
+    assert failed.status == "failed" and failed.file == str(folder)
+    assert "no articles" in failed.reason
+    assert (skipped.status, skipped.file) == ("skipped", str(folder / "a.png"))
     assert chunk_ids(ingested) == before
+
+
+def test_every_file_a_folder_ingest_leaves_out_is_reported_with_the_reason(pipeline, tmp_path):
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "vote.txt").write_text("Ann Lee said the council vote was 12-3.", encoding="utf-8")
+    (folder / "sub" / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (folder / "notes").write_text("no extension", encoding="utf-8")
+    report = pipeline.ingest([folder])
+    lines = {Path(r.file).name: (r.status, r.reason) for r in report.results}
+    assert lines["vote.txt"][0] == "added"
+    assert lines["photo.jpg"] == ("skipped", "not an article file (.jpg; newsrag reads .txt, .md, .html, .htm, "
+                                             ".pdf, .docx)")
+    assert lines["notes"][0] == "skipped" and "no extension" in lines["notes"][1]
+    assert report.ok and report.summary() == "1 added, 2 skipped"
+    assert all(r.line().startswith("– ") for r in report.results if r.status == "skipped")
 
 
 def test_a_bad_file_does_not_stop_the_good_ones_beside_it(pipeline, seeds_copy, tmp_path):
@@ -273,6 +293,90 @@ def test_an_upload_goes_through_the_same_path(pipeline):
     assert pipeline.store.article(result.doc_id).text == clean(data.decode("utf-8"))
     (bad,) = pipeline.ingest_upload("wire.txt", b"\x00\x01").results
     assert bad.status == "failed" and bad.file == "wire.txt" and "binary" in bad.reason
+
+
+def test_result_lines_say_what_happened_in_words_with_correct_plurals():
+    assert FileResult("a.txt", "added", "d1", 1).line() == "✓ a.txt: added to the library (1 chunk)"
+    assert FileResult("a.txt", "added", "d1", 3).line() == "✓ a.txt: added to the library (3 chunks)"
+    assert FileResult("a.txt", "unchanged", "d1").line() == "= a.txt: already in the library"
+    assert FileResult("b.txt", "failed", reason="empty file").line() == "✗ b.txt: not added: empty file"
+
+
+# -- details: title, source and date, given on upload or edited in place -------------------------------
+
+VOTE = b"Council backs the new bridge\n\nAnn Lee said the council vote was 12-3. The bridge opens in May.\n"
+
+
+def test_details_given_on_upload_win_over_what_the_file_says(pipeline):
+    given = Details(title="Bridge vote", source="Town Crier", published=date(2020, 5, 2))
+    (result,) = pipeline.ingest_upload("vote.txt", VOTE, given).results
+    assert result.status == "added"
+    (stored,) = pipeline.articles()
+    assert (stored.title, stored.source, stored.published) == ("Bridge vote", "Town Crier", date(2020, 5, 2))
+
+
+def test_details_given_for_an_article_already_stored_are_set_without_embedding(pipeline, counting):
+    pipeline = Pipeline(pipeline.settings, embedder=counting)
+    pipeline.ingest_upload("vote.txt", VOTE)
+    calls = counting.calls
+    (result,) = pipeline.ingest_upload("vote.txt", VOTE, Details(published=date(2020, 5, 2))).results
+    assert (result.status, result.reason) == ("unchanged", "date set")
+    assert result.line() == "= vote.txt: already in the library: date set"
+    assert pipeline.articles()[0].published == date(2020, 5, 2)
+    assert counting.calls == calls
+
+
+def test_editing_details_keeps_every_chunk_and_vector_and_reaches_retrieval_and_filters(ingested, counting):
+    chunks, sentences = chunk_ids(ingested), sentence_ids(ingested)
+    vectors = ingested.store.chunks.get(ids=chunks, include=["embeddings"])["embeddings"]
+    before = ingested.ask("How did the Senate vote on the sanctions bill?")
+    assert before.citations[0].article.published is None
+    calls = counting.calls
+
+    stored = ingested.update_details("000", Details(title="Senate passes sanctions", published=date(2017, 7, 27)))
+
+    assert (stored.title, stored.published, stored.file) == ("Senate passes sanctions", date(2017, 7, 27), F000)
+    assert chunk_ids(ingested) == chunks and sentence_ids(ingested) == sentences
+    assert (ingested.store.chunks.get(ids=chunks, include=["embeddings"])["embeddings"] == vectors).all()
+    assert counting.calls == calls  # nothing embedded again
+    answer = ingested.ask("How did the Senate vote on the sanctions bill?")
+    assert answer.citations[0].article.title == "Senate passes sanctions"
+    assert {p.article.title for p in answer.passages if p.article.file == F000} == {"Senate passes sanctions"}
+    july = ingested.ask("How did the Senate vote on the sanctions bill?",
+                        filters=Filters(since=date(2017, 7, 1), until=date(2017, 7, 31)))
+    assert {p.article.file for p in july.passages} == {F000}  # the only article dated in July 2017
+
+
+def test_another_process_sees_an_edit_at_once(ingested, settings, embedder):
+    running = Pipeline(settings, embedder=embedder)
+    assert running.ask("How did the Senate vote on the sanctions bill?").citations[0].article.title != "Vote"
+    Pipeline(settings, embedder=embedder).update_details("000", Details(title="Vote"))
+    answer = running.ask("How did the Senate vote on the sanctions bill?")
+    assert {p.article.title for p in answer.passages if p.article.file == F000} == {"Vote"}
+
+
+def test_reingesting_fills_in_details_the_store_lacks_but_keeps_the_user_s_edits(ingested, seeds_copy):
+    doc = ingested.store.find("000").doc_id
+    ingested.store.chunks.update(  # as an older newsrag stored it: no title
+        ids=chunk_ids(ingested, F000),
+        metadatas=[{"title": ""} for _ in chunk_ids(ingested, F000)])
+    ingested.update_details("002", Details(title="My own title"))
+    results = {Path(r.file).name: r for r in ingested.ingest([seeds_copy]).results}
+    assert (results[F000].status, results[F000].reason) == ("unchanged", "title set")
+    assert ingested.store.find(doc).title.startswith("The Russian Foreign Ministry has said")
+    assert ingested.store.find("002").title == "My own title"
+    assert results[F002].reason == ""
+
+
+def test_a_deleted_article_can_be_put_back(ingested):
+    article = ingested.article("001")
+    ingested.delete("001")
+    (result,) = ingested.restore(article).results
+    assert (result.status, result.file, result.doc_id) == ("added", F001, article.doc_id)
+    assert ingested.article("001").text == article.text
+    answer = ingested.ask("What did Zakharova say about Crimea?")
+    assert "Crimea is part of the Russian Federation" in answer.text
+    assert answer.citations[0].article.file == F001
 
 
 def test_retrieval_in_a_running_pipeline_finds_an_article_another_process_added(ingested, settings, embedder,

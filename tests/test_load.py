@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.load import find_articles, find_sources, html_to_text, load_bytes, load_file
+from index.load import find_articles, find_sources, html_to_text, load_bytes, load_file, skipped_in
 from rag.errors import InputError
 
 LIMIT = 2_000
@@ -110,9 +110,11 @@ def test_an_html_page_with_no_visible_text_is_refused(tmp_path):
 
 
 def test_find_articles_expands_a_folder_to_its_article_files_sorted(tmp_path):
-    for name in ("b.txt", "a.md", "c.html", "notes.pdf", "img.png"):
+    for name in ("b.txt", "a.md", "c.html", "notes.pdf", "letter.docx", "img.png"):
         write(tmp_path, name, b"x")
-    assert [p.name for p in find_articles([tmp_path])] == ["a.md", "b.txt", "c.html"]
+    assert [p.name for p in find_articles([tmp_path])] == ["a.md", "b.txt", "c.html", "letter.docx", "notes.pdf"]
+    assert [(p.name, why) for p, why in skipped_in(tmp_path)] == [
+        ("img.png", "not an article file (.png; newsrag reads .txt, .md, .html, .htm, .pdf, .docx)")]
 
 
 def test_find_articles_on_a_folder_without_articles_says_no_articles(tmp_path):

@@ -36,9 +36,26 @@ def client(server):
     return Client(server, verbose=False)
 
 
-def library_files(client) -> list[str]:
-    table = client.predict(api_name="/library")[0]
-    return [row[0] for row in table["data"]]
+def table_rows(table: dict) -> list[list]:
+    """The rows of a library table as the API returns it (the table itself, or an update carrying it)."""
+    return table.get("value", table)["data"]
+
+
+def library_rows(client, search: str = "") -> list[list]:
+    return table_rows(client.predict(search, api_name="/library")[0])
+
+
+def library_files(client, search: str = "") -> list[str]:
+    return [row[3] for row in library_rows(client, search)]
+
+
+def upload(client, *paths: Path, title: str = "", source: str = "", date: str = "") -> tuple[str, list[str]]:
+    """Upload files as the Library tab does; the result text and the files in the table afterwards."""
+    from gradio_client import handle_file
+
+    status, _, table, *_ = client.predict([handle_file(str(p)) for p in paths], title, source, date, "",
+                                          api_name="/upload")
+    return status, [row[3] for row in table_rows(table)]
 
 
 def test_manila_question_cites_article_000(client):
@@ -73,11 +90,9 @@ def test_upload_then_ask_the_new_article(client, tmp_path):
         "to fall slightly as the new crop reaches markets in India and Indonesia.\n",
         encoding="utf-8",
     )
-    from gradio_client import handle_file
-
-    status, table, *_ = client.predict(handle_file(str(article)), api_name="/upload")
-    assert "added" in status, status
-    assert "zanzibar_cloves.txt" in [row[0] for row in table["data"]]
+    status, files = upload(client, article)
+    assert "added to the library" in status, status
+    assert "zanzibar_cloves.txt" in files
     result = client.predict("How many tonnes of cloves did Zanzibar harvest?", "[]", api_name="/ask")
     assert not result["abstained"], result
     assert any(c["file"] == "zanzibar_cloves.txt" for c in result["citations"])
@@ -89,16 +104,56 @@ def test_upload_then_ask_the_new_article(client, tmp_path):
     ("empty.txt", b"", "empty"),
 ])
 def test_bad_upload_is_refused_and_changes_nothing(client, tmp_path, name, data, reason):
-    from gradio_client import handle_file
-
     before = library_files(client)
     path = tmp_path / name
     path.write_bytes(data)
-    status, table, *_ = client.predict(handle_file(str(path)), api_name="/upload")
+    status, files = upload(client, path)
     assert "✗" in status and reason in status, status
     assert "Nothing was changed" in status
-    assert [row[0] for row in table["data"]] == before
+    assert files == before
     assert library_files(client) == before
+
+
+def test_several_files_at_once_each_get_a_line_in_words(client, tmp_path):
+    good = tmp_path / "harbour_fees.txt"
+    good.write_text("Harbour fees rise in Kigoma\n\nKIGOMA, April 2, 2018 - The port authority raised harbour fees "
+                    "by 8 percent on Monday, the first rise in six years.\n", encoding="utf-8")
+    bad = tmp_path / "blank.md"
+    bad.write_bytes(b"   ")
+    status, files = upload(client, good, bad)
+    assert "✓ harbour_fees.txt: added to the library (1 chunk)" in status
+    assert "✗ blank.md: not added: empty file" in status
+    assert "1 of 2 files are in the library" in status
+    status, _ = upload(client, good)
+    assert "= harbour_fees.txt: already in the library" in status
+    (row,) = library_rows(client, "kigoma")
+    assert row[:4] == ["Harbour fees rise in Kigoma", "2018-04-02", "unknown", "harbour_fees.txt"]
+
+
+def test_title_source_and_date_given_on_upload_and_edited_later(client, tmp_path):
+    note = tmp_path / "ferry_note.txt"
+    note.write_text("The ferry to Ukerewe island resumed on Friday after its engines were replaced.\n",
+                    encoding="utf-8")
+    status, _ = upload(client, note, title="Ukerewe ferry resumes", source="Lake Wire", date="3 March 2023")
+    assert "added" in status, status
+    assert [r[:4] for r in library_rows(client, "ukerewe")] == [["Ukerewe ferry resumes", "2023-03-03", "Lake Wire",
+                                                             "ferry_note.txt"]]
+    # an article is named by its id, its file name or a prefix of either
+    status, *_ = client.predict("ferry_note.txt", "Ukerewe ferry back in service", "", "2023-03-04", "",
+                                api_name="/details")
+    assert "details saved" in status, status
+    assert [r[:4] for r in library_rows(client, "ukerewe")] == [["Ukerewe ferry back in service", "2023-03-04",
+                                                             "Lake Wire", "ferry_note.txt"]]
+    status, *_ = client.predict("ferry_note.txt", "", "", "next Tuesday-ish", "", api_name="/details")
+    assert "must be a date" in status
+
+
+def test_the_library_search_matches_title_source_date_and_file(client):
+    assert library_files(client, "ministry russia") == ["000_8a1e73fa9af65f5f.txt"]
+    assert library_files(client, "2021-07") == ["002_95e9d33b01bd44bf.txt"]
+    assert library_files(client, "IANS") == ["002_95e9d33b01bd44bf.txt"]
+    assert library_files(client, "no such words anywhere") == []
+
 
 
 def test_unknown_citation_key_shows_a_message_not_a_traceback(client):
@@ -132,14 +187,24 @@ def test_eight_concurrent_chats_all_get_complete_answers(server):
         assert "[1]" in answer
 
 
-def test_chat_follow_up_shows_the_standalone_query(client):
+def test_chat_follow_up_says_how_it_was_understood_and_a_plain_question_does_not(client):
     messages, _ = client.predict(MANILA, [], "extractive", 5, "", "", [], api_name="/chat")
+    assert "Understood as" not in message_text(messages[-1])
     messages, _ = client.predict("And what did Tillerson say there?", messages, "extractive", 5, "", "", [],
                                  api_name="/chat")
     last = message_text(messages[-1])
-    assert "Standalone query" in last and "Manila" in last
+    assert "Understood as" in last and "Manila" in last
+    assert "Standalone query" not in last
     assert 'href="#nr-cite:' in last
     assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+
+
+def test_an_answered_question_shows_what_was_searched_with_scores(client):
+    messages, _ = client.predict(SENATE, [], "extractive", 5, "", "", [], api_name="/chat")
+    last = message_text(messages[-1])
+    assert '<details class="nr-searched">' in last and "What was searched: 5 passages" in last
+    assert last.count("score ") == 5
+    assert "cited</span>" in last
 
 
 def test_chat_reaction_follow_up_is_answered_from_the_answer_just_shown(client):
@@ -181,44 +246,10 @@ def test_evaluate_a_small_jsonl(client, tmp_path):
         {"id": "t2", "type": "unanswerable", "question": "Who won the 1998 FIFA World Cup?", "answers": [],
          "evidence": []},
     ]) + "\n", encoding="utf-8")
-    totals, rows, chart, note = client.predict(handle_file(str(qa)), 5, api_name="/evaluate")
-    assert totals["data"] and all(len(r) == 2 for r in totals["data"])
-    assert len(rows["data"]) == 2
-    assert "id" in rows["headers"]
-    assert chart and Path(chart).exists()
-    assert "report.md" in note
-
-
-# -- pure rendering ----------------------------------------------------------------------------------
-
-
-def test_text_is_escaped_for_html_and_markdown():
-    from ui.render import text
-
-    assert text("<script>*x*</script> [1] a_b") == "&lt;script&gt;&#42;x&#42;&lt;/script&gt; &#91;1&#93; a&#95;b"
-
-
-def test_split_sentences_keeps_markers_with_their_sentence():
-    from ui.render import split_sentences
-
-    assert split_sentences("A said x. [1] B said y. [2] [3]") == ["A said x. [1]", " B said y. [2] [3]"]
-    assert "".join(split_sentences("no markers")) == "no markers"
-
-
-def test_parse_cite_round_trips():
-    from ui.render import cite_key, parse_cite
-
-    assert parse_cite(cite_key("7913dfa1", 10, 42)) == ("7913dfa1", 10, 42)
-    with pytest.raises(ValueError):
-        parse_cite("nonsense")
-
-
-def test_source_html_marks_the_span_and_escapes_the_article():
-    from index.types import Article
-    from ui.render import source_html
-
-    article = Article("d1", "a.txt", "Hi <script>alert(1)</script>. Quote here. End.", title="T & <b>")
-    shown = source_html(article, 30, 41)
-    assert '<mark id="nr-mark">Quote here.</mark>' in shown
-    assert "&lt;script&gt;" in shown and "<script>" not in shown
-    assert "T &amp; &lt;b&gt;" in shown and "date unknown" in shown and "source: unknown" in shown
+    summary, chart, failed, report = client.predict(handle_file(str(qa)), 5, api_name="/evaluate")
+    assert "2 of 2</span> questions handled right" in summary
+    assert "Answered correctly:</strong> 1 of 1 (100%)" in summary
+    assert "recall" not in summary and "mrr" not in summary.lower()  # words, not the runner's metric names
+    assert "No question went wrong" in failed
+    assert Path(chart["value"]).exists() and chart["visible"]
+    assert sorted(Path(f).name for f in report["value"]) == ["report.json", "report.md"]
