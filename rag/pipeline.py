@@ -237,8 +237,8 @@ class Pipeline:
             previous = previous or self.previous_answer(history, k, backend, filters)
             about = conversation_articles(previous)
             query = dataclasses.replace(query, follows=tuple((c.article.doc_id, c.end) for c in previous.citations))
-            if generative:
-                query = self._llm_condense(chosen, query, question, history, timings)
+            if llm is not None:
+                query = self._llm_condense(llm, query, question, history, timings)
         t1 = time.perf_counter()  # condensing includes asking the previous question again, when needed
         k = k or self.settings.top_k
         # Each part of a question that asks for several things brings its own passages.
