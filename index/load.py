@@ -196,9 +196,11 @@ def load_bytes(name: str, data: bytes, max_bytes: int, shown_as: Path | str | No
     return RawDocument(name=Path(name).name, text=text)
 
 
-#: A page whose extracted article is shorter than this share of its visible text (and than 500 characters) is
-#: read as visible text instead: the extractor found a teaser, not the story.
+#: A page whose extracted article is shorter than this share of its visible text, or than this many characters,
+#: is read as visible text instead: the extractor found a teaser, not the story, or the page is too small for its
+#: heuristics (which then keep the menu and break lines at bold words).
 _MIN_ARTICLE_SHARE = 0.2
+_MIN_ARTICLE_CHARS = 1000
 
 
 def html_article(html: str) -> RawDocument:
@@ -217,7 +219,7 @@ def html_article(html: str) -> RawDocument:
     text = (getattr(found, "text", None) or "").strip()
     title = (getattr(found, "title", None) or "").strip() or None
     visible = html_to_text(html)
-    if len(text) < min(500, _MIN_ARTICLE_SHARE * len(visible)):
+    if len(text) < _MIN_ARTICLE_CHARS or len(text) < _MIN_ARTICLE_SHARE * len(visible):
         text = visible
     elif title and not text.startswith(title):
         text = f"{title}\n\n{text}"  # the headline heads the article, as in a text file

@@ -322,6 +322,7 @@ class Store:
         self._token: str | None = None
         self._snapshot: _Snapshot | None = None
         self._migrated = False
+        self._edits_seen: list[str] = []
         self._folder_ok = False
         #: What the last ``repair`` removed (one line per article), for the CLI to say.
         self.repaired: list[str] = []
@@ -535,8 +536,14 @@ class Store:
     def fingerprint(self) -> str:
         """Changes whenever the set of complete articles changes (what the BM25 cache is named by)."""
         rows = self._complete_rows()
-        # an article whose details were edited in place (``update_details``) keeps its id but not its metadata
-        keys = sorted(f"{doc_id}:{row.get('details', '')}" for doc_id, row in rows.items())
+        # an article whose details were edited in place (``update_details``) keeps its id but not its metadata:
+        # the BM25 index is rebuilt, and the chunks this process keeps are read again
+        edits = sorted(f"{doc_id}:{row['details']}" for doc_id, row in rows.items() if row.get("details"))
+        if edits != self._edits_seen:
+            with self._lock:
+                self._nodes.clear()
+                self._edits_seen = edits
+        keys = sorted(rows) + edits
         digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24]
         return f"{digest}-{sum(int(m['chunks']) for m in rows.values())}"
 

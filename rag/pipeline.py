@@ -193,7 +193,10 @@ class Pipeline:
         """``ask``, as it happens: a generative backend's tokens (``Token``) and each sentence once it is complete
         and checked (``Checked``), then the verified ``Answer`` (the only event of the extractive backend)."""
         self.check_question(question, history)
-        chosen = self.backend(backend)  # made (and a store of an older version given its entities) before reading
+        # made before reading (a store of an older version is given its entities then, which writes); the extractive
+        # backend too, which answers when an LLM cannot
+        chosen = self.backend(backend)
+        self.backend("extractive")
         with self.store.reading():
             self.check_model()
             yield from self._ask_stream(chosen, question, history, k, backend, filters, previous)

@@ -360,6 +360,8 @@ def test_reingesting_fills_in_details_the_store_lacks_but_keeps_the_user_s_edits
     ingested.store.chunks.update(  # as an older newsrag stored it: no title
         ids=chunk_ids(ingested, F000),
         metadatas=[{"title": ""} for _ in chunk_ids(ingested, F000)])
+    ingested.store.manifest.update(ids=[doc], metadatas=[{"title": ""}])  # the library's list, likewise
+    ingested.store._bump()
     ingested.update_details("002", Details(title="My own title"))
     results = {Path(r.file).name: r for r in ingested.ingest([seeds_copy]).results}
     assert (results[F000].status, results[F000].reason) == ("unchanged", "title set")
