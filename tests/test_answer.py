@@ -100,8 +100,6 @@ def test_what_someone_said_is_answered_with_their_own_words(library):
     assert "a vanity train" in quotes(answer)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20 open: the learned answerability model abstains on this plain "
-                   "question in a two-article library (false abstentions are 1-11% per dev corpus)")
 def test_the_answer_comes_from_the_article_the_question_is_about(library):
     answer = library.ask("What was the result of the council vote?")
     assert "31 to 9" in quotes(answer)
