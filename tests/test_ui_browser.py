@@ -241,10 +241,12 @@ def test_delete_asks_for_confirmation_and_can_be_undone(page, tmp_path):
     status = page.locator("#nr-status textarea")
     expect(status).to_have_value(re.compile("fishing_ban.txt: deleted from the library"), timeout=15_000)
     expect(table.get_by_text("fishing_ban.txt", exact=True).locator("visible=true")).to_have_count(0)
+    expect(page.locator("#nr-library-preview")).to_contain_text("Click a row")  # nothing left selected
 
     page.locator("#nr-undo").click()
     expect(status).to_have_value(re.compile("fishing_ban.txt: put back in the library"), timeout=60_000)
     expect(table.get_by_text("fishing_ban.txt", exact=True).locator("visible=true")).to_have_count(1)
+    page.wait_for_timeout(500)  # the table settles (it greys while it reloads)
     shot(page, "library")
     assert not page.errors  # type: ignore[attr-defined]
 

@@ -277,9 +277,9 @@ def build_app(pipeline: Any) -> gr.Blocks:
             status = pipeline.delete(article.doc_id, exact=True).line()  # what was picked, never a prefix of it
         except NewsragError as exc:
             return (None, f"✗ {exc}", gr.update(visible=False), gr.update(visible=False), "",
-                    *article_panel("")[:1], *library_view(query))
+                    *article_panel("")[:4], *library_view(query))
         return (article, status, gr.update(visible=False), gr.update(visible=True), "",
-                *article_panel("")[:1], *library_view(query))
+                *article_panel("")[:4], *library_view(query))
 
     def undo_delete(article: Any, query: str = ""):
         if article is None:
@@ -444,7 +444,8 @@ def build_app(pipeline: Any) -> gr.Blocks:
         table.select(select_article, row_ids, [chosen, *panel], api_visibility="private")
         delete_btn.click(ask_delete, chosen, [confirm, confirm_note], api_visibility="private")
         no_btn.click(lambda: gr.update(visible=False), None, confirm, api_visibility="private")
-        yes_btn.click(delete, [chosen, search], [deleted, status, confirm, undo_btn, chosen, preview, *view],
+        yes_btn.click(delete, [chosen, search], [deleted, status, confirm, undo_btn, chosen, preview, ed_title,
+                                                ed_source, ed_date, *view],
                       api_name="delete").then(lambda: (gr.update(interactive=False),) * 2, None,
                                               [save_btn, delete_btn], api_visibility="private")
         undo_btn.click(undo_delete, [deleted, search], [deleted, status, undo_btn, *view], api_visibility="private")
