@@ -167,3 +167,13 @@ def test_the_eval_runner_reports_what_the_verifier_kept_and_dropped_per_question
     assert t["fallbacks"] == sum(row["fallback"] is not None for row in report.rows)
     assert t["first_token_median_ms"] > 0
     assert "## Verifier: scripted" in to_markdown(report)
+
+
+def test_a_rewrite_that_loses_the_follow_up_is_not_used(seeded):
+    """A weak model repeats the earlier question ("1. What did Lavrov say in Manila?"); the rules' query stands."""
+    def reply(p: str) -> str:
+        return "1. What did Lavrov say in Manila?" if "Follow-up:" in p else "Nobody knows. [1]"
+
+    answer = seeded.ask("Who did he meet there?", history=["What did Lavrov say in Manila?"],
+                        backend=scripted(seeded, reply))
+    assert answer.query.startswith("Who did he meet there?") and "Manila" in answer.query

@@ -222,3 +222,20 @@ def test_newsrag_ask_streams_the_local_model_to_the_terminal(tmp_path, gguf):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     assert "[1]" in result.stdout or "The articles don't say" in result.stdout
+
+
+def test_a_wrong_model_name_is_named_with_the_setting_to_change():
+    """llama.cpp's server serves its one model whatever name is asked for, so the errors an OpenAI-compatible server
+    and Ollama give for an unknown model are built here from their clients' own exception classes."""
+    import httpx
+    import openai
+    from ollama import ResponseError
+
+    from rag.llm.backends import describe_failure
+
+    settings = Settings(llm_url="http://127.0.0.1:8000/v1", llm_model="no-such-model")
+    response = httpx.Response(404, request=httpx.Request("POST", "http://127.0.0.1:8000/v1/chat/completions"))
+    for exc in (openai.NotFoundError("The model `no-such-model` does not exist", response=response, body=None),
+                ResponseError("model 'no-such-model' not found", 404)):
+        line = describe_failure("openai", settings, exc)
+        assert "has no model 'no-such-model'" in line and "NEWSRAG_LLM_MODEL" in line and "\n" not in line

@@ -85,7 +85,7 @@ class LLMBackend:
     def condense(self, question: str, history: Sequence[str]) -> str | None:
         """The follow-up ``question`` as a standalone question, or ``None`` when the model gives no usable one."""
         reply = "".join(self._chat(prompt.condense_messages(question, history)))
-        return prompt.standalone_question(reply, question)
+        return prompt.standalone_question(reply, question, history)
 
     def explain(self, exc: BaseException) -> LLMUnavailableError:
         """One line for any failure of the integration: what happened and what to set or start."""

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from index.chunk import split_sentences
 from rag.support import instruction_like
+from rag.terms import content_terms
 from rag.types import Passage
 from rag.verify import split_claims
 
@@ -98,22 +99,32 @@ def condense_messages(question: str, history: Sequence[str]) -> list[tuple[str, 
             ("user", f"Earlier questions:\n{earlier}\n\nFollow-up: {question.strip()}\n\nStandalone question:")]
 
 
-def standalone_question(reply: str, question: str) -> str | None:
-    """The LLM's rewritten question, or ``None`` when the reply is not one (empty, several lines, too long, or
-    it answers instead of asking).
+def standalone_question(reply: str, question: str, history: Sequence[str] = ()) -> str | None:
+    """The LLM's rewritten question, or ``None`` when the reply is not one: empty, too long, no question, an
+    answer instead, one of the earlier questions again, or a question that drops what the follow-up asks about
+    (fewer than half of its own content words).
 
-    >>> standalone_question(' "What did Tillerson say in Manila?"\\n', "And Tillerson?")
+    >>> standalone_question(' "What did Tillerson say in Manila?"\\n', "And what did Tillerson say?")
     'What did Tillerson say in Manila?'
     >>> standalone_question("Sure! Here is my answer: he said nothing.", "And Tillerson?") is None
+    True
+    >>> standalone_question("1. How did the Senate vote on the bill?", "And how did the House vote on it?",
+    ...                     ["How did the Senate vote on the bill?"]) is None
     True
     """
     lines = [line.strip().strip("\"'“”*").strip() for line in reply.strip().splitlines() if line.strip()]
     if not lines:
         return None
-    text = re.sub(r"^(standalone question|question)\s*:\s*", "", lines[0], flags=re.IGNORECASE).strip()
+    text = re.sub(r"^(\d+[.)]|[-*•]|standalone question\s*:|question\s*:)\s*", "", lines[0], flags=re.IGNORECASE)
+    text = text.strip().strip("\"'“”*").strip()
     if not text.endswith("?") or len(text) > 4 * len(question) + 200 or len(text.split()) < 3:
         return None
     if _URL.search(text) or "<" in text:
+        return None
+    if " ".join(text.lower().split()) in {" ".join(h.lower().split()) for h in history}:
+        return None
+    own, kept = content_terms(question), set(content_terms(text))
+    if own and sum(t in kept for t in own) * 2 < len(own):
         return None
     return text
 
