@@ -76,6 +76,8 @@ def prepare(raw: RawDocument) -> Article:
     text = clean(raw.text)
     if not text.strip():
         raise InputError(raw.name, "nothing but page furniture (navigation, tags, related stories) in this file")
+    if not any(c.isalnum() for c in text):
+        raise InputError(raw.name, "no words in this file (only punctuation, symbols or invisible characters)")
     article = describe(text, raw.name)
     return dataclasses.replace(article, key=raw.key) if raw.key else article
 
