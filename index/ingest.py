@@ -100,6 +100,8 @@ def prepare(raw: RawDocument, details: Details | None = None) -> Article:
     text = clean(raw.text)
     if not text.strip():
         raise InputError(raw.name, "nothing but page furniture (navigation, tags, related stories) in this file")
+    if not any(c.isalnum() for c in text):
+        raise InputError(raw.name, "no words in this file (only punctuation, symbols or invisible characters)")
     article = with_details(describe(text, raw.name, raw.details), details)
     return dataclasses.replace(article, key=raw.key) if raw.key else article
 

@@ -135,8 +135,11 @@ class Pipeline:
         return result
 
     def ensure_seeds(self) -> IngestReport | None:
-        """Ingest the shipped seed articles when the store is empty (first use)."""
-        if self.store.count():
+        """Ingest the shipped seed articles when the store is empty (first use), or holds only some of them (a first
+        use that was interrupted)."""
+        stored = {a.file for a in self.store.articles()}
+        seeds = {p.name for p in SEEDS_DIR.glob("*.txt")}
+        if stored and not (stored < seeds):
             return None
         return self.ingest([SEEDS_DIR])
 

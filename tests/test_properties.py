@@ -114,7 +114,7 @@ def test_any_text_becomes_an_article_or_is_refused_as_furniture(text):
     try:
         article = prepare(RawDocument("t.txt", text))
     except InputError as err:
-        assert "furniture" in err.reason
+        assert "furniture" in err.reason or "no words" in err.reason
         return
     assert article.text.strip() and len(article.doc_id) == 16
 

@@ -293,3 +293,15 @@ def test_the_cli_turns_a_truncated_chroma_database_into_one_line(seeded, tmp_pat
         assert result.exit_code == 1, result.output
         assert result.stderr.startswith(f"Error: The library at {data} cannot be read by Chroma (")
         assert "move" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_first_use_that_was_interrupted_is_finished_by_the_next_one(seeded, tmp_path, embedder):
+    import shutil
+
+    data = tmp_path / "store"
+    shutil.copytree(seeded.settings.data_dir, data)
+    pipeline = Pipeline(Settings(data_dir=data), embedder=embedder)
+    pipeline.delete("002")  # as if the first use had been killed before the third seed
+    report = pipeline.ensure_seeds()
+    assert report is not None and [r.status for r in report.results] == ["unchanged", "unchanged", "added"]
+    assert pipeline.ensure_seeds() is None and len(pipeline.articles()) == 3

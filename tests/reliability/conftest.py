@@ -1,0 +1,53 @@
+"""The reliability suite (`make test-reliability`): real `newsrag` processes killed with SIGKILL at each step of a
+write, concurrent writers, an ingest while the app answers questions, hostile inputs. Every module here marks its
+tests ``reliability``; the figures they measure are written to ``tests/artifacts/reliability.json`` and printed at the
+end of the run (the README quotes them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+FIGURES: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def figures() -> dict[str, object]:
+    """What the suite measured, by name: counts and timings, reported as they were."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "reliability.json").write_text(json.dumps(FIGURES, indent=2, default=str) + "\n")
+    terminalreporter.section("reliability figures (tests/artifacts/reliability.json)")
+    for name, value in FIGURES.items():
+        if not isinstance(value, list):
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+def newsrag(data_dir: Path, *args: str, fault: str | None = None, timeout: float = 600,
+            **env: str) -> subprocess.CompletedProcess:
+    """Run `newsrag --data-dir DATA ARGS…` as its own process (killed at ``fault``, when given)."""
+    environ = {**os.environ, "NEWSRAG_EMBED_RUNTIME": "torch", **env}
+    environ.pop("NEWSRAG_FAULT", None)
+    if fault:
+        environ["NEWSRAG_FAULT"] = fault
+    return subprocess.run([sys.executable, "-c", "from rag.cli import main; main()", "--data-dir", str(data_dir),
+                           *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+
+
+def newsrag_started(data_dir: Path, *args: str, log: Path, **env: str) -> subprocess.Popen:
+    environ = {**os.environ, "NEWSRAG_EMBED_RUNTIME": "torch", **env}
+    environ.pop("NEWSRAG_FAULT", None)
+    return subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "--data-dir", str(data_dir),
+                             *args], cwd=ROOT, env=environ, stdout=log.open("wb"), stderr=subprocess.STDOUT)
