@@ -56,8 +56,8 @@ test-slow: setup
 
 # Real processes killed with SIGKILL at each write step, concurrent writers, an ingest while the app answers
 # (tests/reliability; the figures land in tests/artifacts/reliability.json). .ci/run runs it after `make test`.
-test-reliability: setup browser-deps
-	$(BIN)/pytest -m reliability
+test-reliability: setup
+	$(BIN)/pytest -m reliability --durations=5
 
 test-all: setup browser-deps llm-setup
 	NEWSRAG_TEST_GGUF=$(abspath $(GGUF)) $(BIN)/pytest

@@ -68,7 +68,18 @@ def test_logged_in_the_file_routes_serve_no_file_of_the_machine(server):
     assert status(url + "file=/etc/passwd", opener) in (403, 404)
 
 
-def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(server):
+def test_a_question_of_100_kb_is_refused_at_once_with_the_limit_named(server):
+    from gradio_client import Client
+
+    url, _ = server
+    client = Client(url, auth=(USER, PASSWORD), verbose=False)
+    question = " ".join(["Why?"] * 21_000)  # 104,999 characters
+    with pytest.raises(Exception, match=r"The question is 104,999 characters long; the limit is 1,000"):
+        client.predict(question, "[]", api_name="/ask")
+    assert "Lavrov" in client.predict("What did Lavrov say in Manila?", "[]", api_name="/ask")["answer"]
+
+
+def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(server):  # last: it locks the login
     url, _ = server
     codes = [login(url, f"guess {n}")[0] for n in range(5)]
     assert codes == [400] * 5  # Gradio's "Incorrect credentials."

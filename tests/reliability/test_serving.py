@@ -20,7 +20,7 @@ pytestmark = pytest.mark.reliability
 SEED_QUESTIONS = ("What did Lavrov say in Manila?", "How did the Senate vote on the sanctions bill?",
                   "What did Zakharova say about Crimea?", "Who won the 1998 FIFA World Cup?")
 QUESTIONS = SEED_QUESTIONS + tuple(f.question for f in CORPUS.questions())
-ASKERS = 6
+ASKERS = 4
 
 
 @pytest.fixture(scope="module")
