@@ -46,6 +46,26 @@ def quote_is_verbatim(citation: Citation, passages: list[Passage]) -> bool:
     return False
 
 
+def mask_quotes(text: str, quotes: Sequence[str]) -> tuple[str, list[str]]:
+    """``text`` with each quote it holds replaced by a placeholder, so that an article's own "[2]" inside a quote is
+    not read as a marker; ``unmask`` puts them back.
+
+    >>> masked, quotes = mask_quotes("He resigned [2], it said. [1]", ["He resigned [2], it said."])
+    >>> split_claims(masked), unmask(split_claims(masked)[0][0], quotes)
+    ([('\\x000\\x00', ' [1]')], 'He resigned [2], it said.')
+    """
+    found: list[str] = []
+    for quote in dict.fromkeys(q for q in quotes if q and _MARKS.search(q)):
+        if quote in text:
+            text = text.replace(quote, f"\x00{len(found)}\x00")
+            found.append(quote)
+    return text, found
+
+
+def unmask(text: str, quotes: Sequence[str]) -> str:
+    return re.sub(r"\x00(\d+)\x00", lambda m: quotes[int(m.group(1))], text)
+
+
 def sources_of(passages: Sequence[Passage]) -> dict[int, Source]:
     """The sources a generated answer's ``[n]`` name: the passages, numbered from 1 as the prompt gave them."""
     return {n: Source.of_passage(n, p) for n, p in enumerate(passages, start=1)}
@@ -66,7 +86,9 @@ def verify(answer: Answer, passages: list[Passage], checker: SupportChecker | No
     good = {c.n: c for c in answer.citations if quote_is_verbatim(c, passages)}
     sources = {n: Source.of_citation(c, passages) for n, c in good.items()}
     verdicts = []
-    for body, marks_text in split_claims(answer.text):
+    masked, quotes = mask_quotes(answer.text, [c.quote for c in answer.citations])
+    for body, marks_text in split_claims(masked):
+        body = unmask(body, quotes)
         if not body.strip():
             continue
         numbers = tuple(int(n) for n in re.findall(r"\[(\d+)\]", marks_text))

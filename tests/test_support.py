@@ -201,6 +201,15 @@ def test_an_extractive_answer_passes_unchanged_even_without_a_model(sources):
     assert checked.sentences[0].score == 1.0
 
 
+def test_an_article_s_own_bracketed_numbers_in_a_quote_are_not_citations(checker):
+    passages = passages_of("Minister quits\nThe minister resigned on Friday [2][7], which her office denied.")
+    p = passages[0]
+    quote = "The minister resigned on Friday [2][7], which her office denied."
+    start = article_text(p).index(quote)
+    answer = Answer(f"{quote} [1]", [Citation(1, p.article, start, start + len(quote), quote)], False, "q", passages)
+    assert verify(answer, passages, checker).text == f"{quote} [1]"
+
+
 def test_the_extractive_correction_note_frames_its_quote(sources):
     """"Nothing retrieved mentions X; the articles say: <quote> [1]" is judged on the quote it gives."""
     p = sources[0]
