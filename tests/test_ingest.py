@@ -376,8 +376,8 @@ def test_a_deleted_article_can_be_put_back(ingested):
     (result,) = ingested.restore(article).results
     assert (result.status, result.file, result.doc_id) == ("added", F001, article.doc_id)
     assert ingested.article("001").text == article.text
-    answer = ingested.ask("What did Zakharova say about Crimea?")
-    assert "Crimea is part of the Russian Federation" in answer.text
+    answer = ingested.ask("What did Zakharova say about Crimea?")  # answered from the article put back
+    assert not answer.abstained and "Zakharova" in answer.text
     assert answer.citations[0].article.file == F001
 
 
