@@ -173,7 +173,7 @@ class QueryVectors:
         """Embed only ``parts`` and give ``text`` (a question that asks for several things) the normalised mean
         of their vectors: the parts hold the question's words, and a mean-pooling model's vector of a text is
         close to the mean of its pieces'. Leaving the longest text out of the batch takes a quarter to a
-        third off embedding a question in two parts, and answers were as good (docs/abstention.md)."""
+        third off embedding a question in two parts, and answers were as good (docs/abstention.md, in git history)."""
         if not parts:
             self.prime([text])
             return
