@@ -426,6 +426,7 @@ class Store:
         with self._writer.hold(blocking) as held:
             if held and first and repair:
                 with self._chroma_read() if self._rw else nullcontext():
+                    self._reopen()  # a writer killed before it could say so may have written since this client opened
                     self._sync()
                 self.repaired = self.repair()
             yield held
