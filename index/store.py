@@ -851,7 +851,12 @@ class Store:
         marker = dict(self.sentences.metadata or {})
         if marker.get("entities") == ENTITIES_VERSION:
             return 0
-        with self.writing():
+        # every row written since entities were found has them: then there is nothing to do, and no lock to take
+        # (a reader must not wait for a writer, nor repair what a killed one left, just to answer)
+        with_entities = self.sentences.get(where={"ents": {"$ne": "\u0000"}}, include=[])["ids"]
+        if len(with_entities) == self.sentences.count():
+            return 0
+        with self.writing(repair=False):
             return self._annotate_missing(marker)
 
     def _annotate_missing(self, marker: dict[str, Any]) -> int:
