@@ -157,7 +157,8 @@ def test_an_ingest_killed_while_writing_sentence_vectors_leaves_nothing_visible_
 
     assert rerun.returncode == 0, rerun.stderr
     assert "(first removed the half-written b_library.txt" in rerun.stderr
-    assert [line.split(": ")[1].split(" ")[0] for line in rerun.stdout.splitlines()[:2]] == ["unchanged", "added"]
+    assert [line.split(": ")[1].split(" (")[0] for line in rerun.stdout.splitlines()[:2]] == [
+        "already in the library", "added to the library"]
     store = Pipeline(Settings(data_dir=data), embedder=embedder).store
     assert [a.file for a in store.articles()] == ["a_bridge.txt", "b_library.txt"]
     for article in store.articles():
