@@ -48,8 +48,8 @@ _TEASER_MIN = 30
 def clean(raw: str) -> str:
     """Article text of ``raw``: furniture removed, the rest verbatim.
 
-    >>> clean("Open in App\\nTillerson met Lavrov.\\n\\nTags: Russia\\nRelated Stories\\nSome Headline")
-    'Tillerson met Lavrov.'
+    >>> clean("Open in App\\nHalvorsen met Okonjo.\\n\\nTags: Norland\\nRelated Stories\\nSome Headline")
+    'Halvorsen met Okonjo.'
     """
     text = ftfy.fix_encoding(raw).replace("\r\n", "\n").replace("\r", "\n")
     lines = _BLANK_RUN.sub("\n\n", text).split("\n")  # a run of blank lines is one blank line, whatever its length

@@ -3,7 +3,7 @@
 Every article gets a title: the headline when its first line reads as one, else the title the file
 states (an HTML page's ``og:title``, a PDF's or document's properties), else its first sentence,
 shortened. Source and date are read from the header of the article (its first lines: a byline such as
-"By IANS | Updated: July 22, 2021 10:15 IST", a dateline "MOSCOW, Aug 6, 2017 (Reuters) -"), then
+"By IANS | Updated: July 22, 2021 10:15 IST", a dateline "LAKEPORT, Aug 6, 2017 (Reuters) -"), then
 from what the file states. A date needs its day, month and year (``dateparser``'s search finds them in
 any of the usual spellings); what neither the text nor the file says stays ``None``, never guessed.
 """
@@ -51,9 +51,9 @@ def describe(text: str, file: str, details: Details | None = None) -> Article:
 def find_title(header: list[str]) -> str | None:
     """The first line when it reads as a headline: short, and not a sentence or a byline.
 
-    >>> find_title(["'Russia-US ties approach dangerous confrontational point'", "By IANS"])
-    'Russia-US ties approach dangerous confrontational point'
-    >>> find_title(["Tillerson met Lavrov in Bonn on Thursday."]) is None
+    >>> find_title(["'Norland-US ties approach dangerous confrontational point'", "By IANS"])
+    'Norland-US ties approach dangerous confrontational point'
+    >>> find_title(["Halvorsen met Okonjo in Lund on Thursday."]) is None
     True
     """
     if not header:
@@ -67,7 +67,7 @@ def find_title(header: list[str]) -> str | None:
 
 
 def find_source(header: list[str]) -> str | None:
-    """The agency or author named in a byline ("By IANS | …") or a dateline ("MOSCOW (Reuters) -")."""
+    """The agency or author named in a byline ("By IANS | …") or a dateline ("LAKEPORT (Reuters) -")."""
     for line in header:
         if m := BYLINE.match(line):
             return m.group(1).strip()
@@ -79,11 +79,11 @@ def find_source(header: list[str]) -> str | None:
 def first_sentence_title(text: str, limit: int = TITLE_CHARS) -> str | None:
     """The article's first sentence as its title, cut at a word before ``limit`` characters.
 
-    >>> first_sentence_title("Tillerson met Lavrov in Bonn. They talked.")
-    'Tillerson met Lavrov in Bonn'
-    >>> first_sentence_title("The Russian Foreign Ministry has said that it is ready to normalise talks if the U.S. "
+    >>> first_sentence_title("Halvorsen met Okonjo in Lund. They talked.")
+    'Halvorsen met Okonjo in Lund'
+    >>> first_sentence_title("The Norlandic Foreign Ministry has said that it is ready to normalise talks if the U.S. "
     ...                      "gives up the confrontational line.")
-    'The Russian Foreign Ministry has said that it is ready to normalise talks if the U.S.…'
+    'The Norlandic Foreign Ministry has said that it is ready to normalise talks if the U.S.…'
     """
     from index.chunk import split_sentences
 
@@ -101,9 +101,9 @@ def first_sentence_title(text: str, limit: int = TITLE_CHARS) -> str | None:
 def find_date(header: list[str]) -> date | None:
     """The first full date (day, month and year) in the header lines, in any of the usual spellings.
 
-    >>> find_date(["MOSCOW, Aug 6, 2017 (Reuters) - Lavrov said"])
+    >>> find_date(["LAKEPORT, Aug 6, 2017 (Reuters) - Okonjo said"])
     datetime.date(2017, 8, 6)
-    >>> find_date(["Moscow, July 22 The Russia-US relations"]) is None  # no year: unknown
+    >>> find_date(["Lakeport, July 22 The Norland-US relations"]) is None  # no year: unknown
     True
     """
     for line in header:

@@ -9,7 +9,7 @@ older than sentence-transformers 6 allows, so the export is done here with ``tor
 transformer is exported: tokenising, pooling, dense layers and normalising stay the model's own modules.
 
     engine = OnnxEngine.load_or_export(model, Path(".newsrag/models"))   # None: use torch
-    vectors = engine.embed(["What did Lavrov say in Manila?"])
+    vectors = engine.embed(["What did Okonjo say in Tampere?"])
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 OPSET = 17
 #: Largest difference from torch's vector, on a probe sentence, for the export to be used.
 TOLERANCE = 1e-4
-PROBE = "Russia's foreign minister spoke to reporters in Manila on Sunday."
+PROBE = "Norland's foreign minister spoke to reporters in Tampere on Sunday."
 
 
 def supported(model: SentenceTransformer) -> bool:

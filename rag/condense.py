@@ -1,7 +1,7 @@
 """Condense: question + history → a standalone query the user is shown.
 
-Rule-based, so it needs no LLM: a follow-up ("And what did Tillerson say there?") is recognised by
-its pronouns, its opening "and/what about", a reaction with no object ("How did Trump react?") or
+Rule-based, so it needs no LLM: a follow-up ("And what did Halvorsen say there?") is recognised by
+its pronouns, its opening "and/what about", a reaction with no object ("How did Ferreira react?") or
 its brevity, and carries the content words of the conversation's previous questions it does not
 already name. Those carried words weigh less than the follow-up's own words when answer sentences
 are scored.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rag.terms import content_terms
 
-#: "How did Trump react?": a reaction with no object is to what the conversation was just about.
+#: "How did Ferreira react?": a reaction with no object is to what the conversation was just about.
 REACTION = re.compile(r"\b(react|respond|reply|comment)\w*\s*\?*\s*$", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|so|also|what about|how about|then)\b|\b(he|she|it|they|them|him|her|his|its|their|there|that|"
@@ -33,7 +33,7 @@ class Query:
     context: tuple[str, ...] = field(default=())
     #: The questions a question that asks for several things is made of (``parts_of``); empty when one.
     parts: tuple[str, ...] = field(default=())
-    #: Where the previous answer's cited sentences end, as (doc_id, offset): "How did Trump react?" asks
+    #: Where the previous answer's cited sentences end, as (doc_id, offset): "How did Ferreira react?" asks
     #: about what comes right after them.
     follows: tuple[tuple[str, int], ...] = field(default=())
     #: The question checks a claim ("I heard the summit was in Vienna, is that right?"): a name or figure the
@@ -48,7 +48,7 @@ class Query:
 def is_follow_up(question: str) -> bool:
     """Does ``question`` lean on the conversation before it?
 
-    >>> is_follow_up("And what did Tillerson say there?"), is_follow_up("How did the Senate vote on the bill?")
+    >>> is_follow_up("And what did Halvorsen say there?"), is_follow_up("How did the Senate vote on the bill?")
     (True, False)
     """
     return bool(_FOLLOW_UP.search(question)) or len(content_terms(question)) <= 1
@@ -91,7 +91,7 @@ _GUESS = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\?\s*
 #: to correct when no article gives it.
 CLEFT = re.compile(r"^\s*(?i:was|is|were) it\s+(?P<guess>(?!(?i:true|right|correct|so)\b)[^?]*?)"
                    r"\s+(?i:that|who|whom|which)\b")
-#: "Did Russia take Crimea in 2015?": a yes/no question with a figure, the asker's guess at the answer.
+#: "Did Norland take Ostland in 2015?": a yes/no question with a figure, the asker's guess at the answer.
 _YES_NO_FIGURE = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\b\d", re.IGNORECASE)
 
 
@@ -107,7 +107,7 @@ def checks_claim(question: str) -> bool:
                 or CLEFT.search(question) or _YES_NO_FIGURE.search(question))
 
 
-#: Chat spellings of the words the rules read ("wat did lavrov say abt it"), and contractions typed without
+#: Chat spellings of the words the rules read ("wat did okonjo say abt it"), and contractions typed without
 #: their apostrophe.
 _CHAT_WORDS = {
     "wat": "what", "wot": "what", "whats": "what's", "wats": "what's", "wen": "when", "wher": "where", "hw": "how",
@@ -125,12 +125,12 @@ def plain(question: str, known: Callable[[str], bool] | None = None) -> str:
     and with chat spellings of question words spelt out; never a single capital letter (the initial of a name:
     "B R Gavai") or a word the articles use (``known``).
 
-    >>> plain("um hey can you tell me when russia annexed crimea please")
-    'when russia annexed crimea'
-    >>> plain("Do you remember who signed the bill?"), plain("So, what did Lavrov say?")
-    ('who signed the bill?', 'what did Lavrov say?')
-    >>> plain("Tell me what Tillerson said in Bonn."), plain("Did Trump sign it?")
-    ('what Tillerson said in Bonn.', 'Did Trump sign it?')
+    >>> plain("um hey can you tell me when norland annexed ostland please")
+    'when norland annexed ostland'
+    >>> plain("Do you remember who signed the bill?"), plain("So, what did Okonjo say?")
+    ('who signed the bill?', 'what did Okonjo say?')
+    >>> plain("Tell me what Halvorsen said in Lund."), plain("Did Ferreira sign it?")
+    ('what Halvorsen said in Lund.', 'Did Ferreira sign it?')
     >>> plain("wat did u say abt russias sanctions, whats the vote")
     "what did you say about russias sanctions, what's the vote"
     >>> plain("What did the U.S. say?"), plain("Which judge sat with Justice B R Gavai?")
@@ -157,8 +157,8 @@ def condense(question: str, history: list[str] | tuple[str, ...] = (), known: Ca
     """The standalone query for ``question`` asked after the user's earlier ``history`` questions (``known``: is
     a word one the articles use, which spelling repair must leave alone).
 
-    >>> condense("And what did Tillerson say there?", ["What did Lavrov say in Manila?"]).text
-    'And what did Tillerson say there? (Lavrov, Manila)'
+    >>> condense("And what did Halvorsen say there?", ["What did Okonjo say in Tampere?"]).text
+    'And what did Halvorsen say there? (Okonjo, Tampere)'
     """
     claim = checks_claim(question)
     question = plain(question, known)
@@ -181,17 +181,17 @@ def condense(question: str, history: list[str] | tuple[str, ...] = (), known: Ca
 
 
 _WH = r"(who|whom|what|when|where|which|why|how)"
-#: "Who was at Geneva, and who signed the bill?": two questions joined by "and" (or "vs": "how did Trump put it
-#: in 2017 vs how Moscow's ministry put it in 2021?"), after a lead that both share: a short one set off by a comma
+#: "Who was at Geneva, and who signed the bill?": two questions joined by "and" (or "vs": "how did Ferreira put it
+#: in 2017 vs how Lakeport's ministry put it in 2021?"), after a lead that both share: a short one set off by a comma
 #: ("On Ukraine, …"), or a longer one by a dash or a colon ("Ukraine comes up in both stories - what …").
 _TWO_QUESTIONS = re.compile(rf"^(?P<lead>[^,?]{{1,40}},\s+|[^?]{{1,200}}?(\s[-–—]|[:;])\s+)?(?P<a>{_WH}\b.+?),?\s+"
                             rf"(and|vs\.?|versus|compared (with|to))\s+(?P<b>{_WH}\b.+)$", re.I)
-#: "… in both the sanctions bill and Tillerson's remarks?", "… met Tillerson both at ASEAN and at the G20?"
+#: "… in both the sanctions bill and Halvorsen's remarks?", "… met Halvorsen both at IFTA and at the G20?"
 _BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
-#: "What conditions did Tillerson and the Ministry each set …?"
+#: "What conditions did Halvorsen and the Ministry each set …?"
 _EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>[^.?!]+?)\s+and\s+(?P<y>[^.?!]+?)\s+"
                    r"each\b\s*")
-#: "… in Trump's tweet and in the Ministry's statement?": one preposition, repeated before each of two things.
+#: "… in Ferreira's tweet and in the Ministry's statement?": one preposition, repeated before each of two things.
 _SAME_PREPOSITION = re.compile(r"\b(?P<x>(?P<prep>in|at|on|from|during|by|for|about) [^,?]+?)\s+and\s+"
                                r"(?P<y>(?P=prep) [^,?]+)")
 #: "… relations in 2017 compared with 2021?" (not "the statement versus the 2021 one": no one word each)
@@ -203,18 +203,18 @@ def parts_of(question: str) -> tuple[str, ...]:
     """The questions a question that asks for several things is made of, so that each part gets its own
     passages and its own cited sentence; ``()`` for a question that asks for one thing.
 
-    >>> parts_of("Who met Tillerson both at ASEAN and at the G20?")
-    ('Who met Tillerson at ASEAN?', 'Who met Tillerson at the G20?')
-    >>> parts_of("What conditions did Tillerson and the Ministry each set?")
-    ('What conditions did Tillerson set?', 'What conditions did the Ministry set?')
-    >>> parts_of("How low were ties in Trump's tweet and in the Ministry's statement?")
-    ("How low were ties in Trump's tweet?", "How low were ties in the Ministry's statement?")
-    >>> parts_of("On Ukraine, what does the bill punish, and which agreements did Tillerson cite?")
-    ('On Ukraine, what does the bill punish?', 'On Ukraine, which agreements did Tillerson cite?')
-    >>> parts_of("In both stories - what does the bill punish, and which agreements did Tillerson cite?")
-    ('In both stories - what does the bill punish?', 'In both stories - which agreements did Tillerson cite?')
-    >>> parts_of("how did Trump sum up ties in 2017 vs how Moscow put it in 2021?")
-    ('how did Trump sum up ties in 2017?', 'How Moscow put it in 2021?')
+    >>> parts_of("Who met Halvorsen both at IFTA and at the G20?")
+    ('Who met Halvorsen at IFTA?', 'Who met Halvorsen at the G20?')
+    >>> parts_of("What conditions did Halvorsen and the Ministry each set?")
+    ('What conditions did Halvorsen set?', 'What conditions did the Ministry set?')
+    >>> parts_of("How low were ties in Ferreira's tweet and in the Ministry's statement?")
+    ("How low were ties in Ferreira's tweet?", "How low were ties in the Ministry's statement?")
+    >>> parts_of("On Ukraine, what does the bill punish, and which agreements did Halvorsen cite?")
+    ('On Ukraine, what does the bill punish?', 'On Ukraine, which agreements did Halvorsen cite?')
+    >>> parts_of("In both stories - what does the bill punish, and which agreements did Halvorsen cite?")
+    ('In both stories - what does the bill punish?', 'In both stories - which agreements did Halvorsen cite?')
+    >>> parts_of("how did Ferreira sum up ties in 2017 vs how Lakeport put it in 2021?")
+    ('how did Ferreira sum up ties in 2017?', 'How Lakeport put it in 2021?')
     >>> parts_of("How did the Senate vote on the sanctions bill?")
     ()
     """

@@ -2,7 +2,7 @@
 
     pipeline = Pipeline(Settings())
     pipeline.ingest([Path("seeds")])
-    answer = pipeline.ask("What did Lavrov say in Manila?")
+    answer = pipeline.ask("What did Okonjo say in Tampere?")
 
 Heavy parts (the embedding model, Chroma, llama-index) are built on first use, never on import.
 """
@@ -38,9 +38,9 @@ SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 #: Asked by ``Pipeline.warm_up``: someone's words, a count with a second part, and a meeting, so that the paths
 #: most questions take have run once (a process's first few questions are slower: patterns compiled, caches
 #: filled). In no eval question set, so no timed question finds its vector cached (a test checks).
-WARM_UP_QUESTIONS = ("What did the Foreign Ministry say about dialogue with Washington?",
-                     "How many senators voted for the sanctions bill, and who signed it?",
-                     "What did Lavrov tell Tillerson when they met?")
+WARM_UP_QUESTIONS = ("What did the Foreign Ministry say about dialogue with its neighbours?",
+                     "How many members voted for the bill, and who signed it?",
+                     "What did Okonjo tell Halvorsen when they met?")
 
 
 class Pipeline:

@@ -13,9 +13,9 @@ def understood_as(question: str, query: str) -> str | None:
     """The rewritten question when it means more than the question asked (it carries words of the
     conversation), else ``None``: a respelling or a dropped "um, can you tell me" is not worth showing.
 
-    >>> understood_as("And what did Tillerson say there?", "And what did Tillerson say there? (Lavrov, Manila)")
-    'And what did Tillerson say there? (Lavrov, Manila)'
-    >>> understood_as("um wat did lavrov say", "what did lavrov say") is None
+    >>> understood_as("And what did Halvorsen say there?", "And what did Halvorsen say there? (Okonjo, Tampere)")
+    'And what did Halvorsen say there? (Okonjo, Tampere)'
+    >>> understood_as("um wat did okonjo say", "what did okonjo say") is None
     True
     """
     if not query or query.strip() == question.strip():

@@ -1,7 +1,7 @@
 """Content terms of a text: lower-cased, stemmed words without stop words (the same stemmer as BM25).
 
->>> content_terms("What did Lavrov say in Manila?")
-['lavrov', 'manila']
+>>> content_terms("What did Okonjo say in Tampere?")
+['okonjo', 'tamper']
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ QUESTION_WORDS = frozenset(
     "anyone someone stories reports pieces across "
     # how sure the asker is ("what was the real tally", "did he really say"), not what about
     "real really actual actually truly indeed supposedly apparently like "
-    # what kind of answer is asked for, which the answer gives ("in Manila", "on Tuesday") without the word
+    # what kind of answer is asked for, which the answer gives ("in Tampere", "on Tuesday") without the word
     "city cities town towns place places date dates day days year years".split()
 )
 _STOP = frozenset(STOPWORDS_EN) | QUESTION_WORDS

@@ -2,9 +2,9 @@
 
 The stored value is a list of conversations, most recent first::
 
-    {"id": "3f2a9c1e", "title": "What did Lavrov say in Manila?", "updated": "2026-11-24T10:15:00",
+    {"id": "3f2a9c1e", "title": "What did Okonjo say in Tampere?", "updated": "2026-11-24T10:15:00",
      "messages": [{"role": "user", "content": "…"}, {"role": "assistant", "content": "<div …>"}],
-     "turns": [{"question": "What did Lavrov say in Manila?", "markdown": "## What did …"}]}
+     "turns": [{"question": "What did Okonjo say in Tampere?", "markdown": "## What did …"}]}
 
 ``messages`` is what the chatbot shows (the answers' HTML with their citation markers), ``turns`` what a
 follow-up needs (the earlier questions) and what the Markdown export prints (each answer with its
@@ -33,8 +33,8 @@ def new_id() -> str:
 def title_of(turns: list[dict[str, str]]) -> str:
     """A conversation is named by its first question, shortened.
 
-    >>> title_of([{"question": "What did Lavrov say in Manila?", "markdown": ""}])
-    'What did Lavrov say in Manila?'
+    >>> title_of([{"question": "What did Okonjo say in Tampere?", "markdown": ""}])
+    'What did Okonjo say in Tampere?'
     >>> title_of([])
     'New conversation'
     """
@@ -82,7 +82,7 @@ def find(saved: Any, conv_id: str | None) -> Conversation | None:
 
 
 def choices(saved: Any) -> list[tuple[str, str]]:
-    """(label, id) pairs for a dropdown: "What did Lavrov say in Manila? · 3 questions"."""
+    """(label, id) pairs for a dropdown: "What did Okonjo say in Tampere? · 3 questions"."""
     out = []
     for c in clean(saved):
         n = len(c["turns"])

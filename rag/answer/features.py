@@ -100,7 +100,7 @@ def matches(term: str, present: frozenset[str]) -> bool:
 def coverage(weights: dict[str, float], idf: dict[str, float], present: frozenset[str]) -> float:
     """IDF-weighted share of the weighted terms found in ``present``.
 
-    >>> coverage({"manila": 1.0, "lavrov": 1.0}, {"manila": 3.0, "lavrov": 1.0}, frozenset({"manila"}))
+    >>> coverage({"tampere": 1.0, "okonjo": 1.0}, {"tampere": 3.0, "okonjo": 1.0}, frozenset({"tampere"}))
     0.75
     """
     total = sum(w * idf.get(t, 0.0) for t, w in weights.items())

@@ -104,9 +104,9 @@ def standalone_question(reply: str, question: str, history: Sequence[str] = ()) 
     answer instead, one of the earlier questions again, or a question that drops what the follow-up asks about
     (fewer than half of its own content words).
 
-    >>> standalone_question(' "What did Tillerson say in Manila?"\\n', "And what did Tillerson say?")
-    'What did Tillerson say in Manila?'
-    >>> standalone_question("Sure! Here is my answer: he said nothing.", "And Tillerson?") is None
+    >>> standalone_question(' "What did Halvorsen say in Tampere?"\\n', "And what did Halvorsen say?")
+    'What did Halvorsen say in Tampere?'
+    >>> standalone_question("Sure! Here is my answer: he said nothing.", "And Halvorsen?") is None
     True
     >>> standalone_question("1. How did the Senate vote on the bill?", "And how did the House vote on it?",
     ...                     ["How did the Senate vote on the bill?"]) is None
@@ -139,8 +139,8 @@ _MARKS_BEFORE_STOP = re.compile(r"((?:\s*\[\d+\])+)\s*([.!?])")
 def normalise_markers(text: str) -> str:
     """Citation markers as ``[n]`` after the sentence's full stop, whatever form the model gave them.
 
-    >>> normalise_markers("Lavrov met Tillerson [1, 2]. The vote was 98-2 [Source 3]. It passed【4】")
-    'Lavrov met Tillerson. [1][2] The vote was 98-2. [3] It passed[4]'
+    >>> normalise_markers("Okonjo met Halvorsen [1, 2]. The vote was 98-2 [Source 3]. It passed【4】")
+    'Okonjo met Halvorsen. [1][2] The vote was 98-2. [3] It passed[4]'
     """
     text = _LIST_MARKER.sub(lambda m: "".join(f"[{n}]" for n in re.findall(r"\d+", m.group(1))), text)
     text = _SOURCE_MARKER.sub(lambda m: f"[{next(g for g in m.groups() if g)}]", text)
@@ -151,8 +151,8 @@ def claims(text: str) -> list[tuple[str, tuple[int, ...]]]:
     """The sentences of a generated answer, each with the source numbers it cites (a sentence without markers,
     before one that has them, cites nothing).
 
-    >>> claims("Lavrov met Tillerson [1]. He said so. The vote was 98-2. [2][3]")
-    [('Lavrov met Tillerson.', (1,)), ('He said so.', ()), ('The vote was 98-2.', (2, 3))]
+    >>> claims("Okonjo met Halvorsen [1]. He said so. The vote was 98-2. [2][3]")
+    [('Okonjo met Halvorsen.', (1,)), ('He said so.', ()), ('The vote was 98-2.', (2, 3))]
     """
     out: list[tuple[str, tuple[int, ...]]] = []
     for body, marks in split_claims(normalise_markers(text)):
@@ -170,7 +170,7 @@ def is_abstention(text: str) -> bool:
 
     >>> is_abstention("The articles don't say."), is_abstention("The articles do not say. [1]")
     (True, True)
-    >>> is_abstention("The articles say Lavrov met Tillerson. [1]")
+    >>> is_abstention("The articles say Okonjo met Halvorsen. [1]")
     False
     """
     plain = re.sub(r"\[\d+\]|[^\w\s]", "", text.replace("’", "'").replace("n't", " not")).lower().split()
