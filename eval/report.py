@@ -220,6 +220,7 @@ CORPUS_COLUMNS = (
     ("questions", "questions"),
     ("answer_correct", "answer correct"),
     ("baseline_answer_correct", "baseline correct"),
+    ("follow_up_correct", "follow-ups correct"),
     ("recall_at_k", "evidence in top k"),
     ("citation_precision", "citation precision"),
     ("citation_recall", "evidence cited"),
@@ -239,6 +240,8 @@ def _corpus_cell(row: dict[str, Any], key: str) -> str:
         return f"{value} ({row['false_abstention_share'] * 100:.0f}%)"
     if key == "missed":
         return ", ".join(value) if value else "none"
+    if key == "follow_up_correct":
+        return f"{fmt(value)} of {row['follow_ups']}" if row.get("follow_ups") else "–"
     return fmt(value) if not isinstance(value, str) else value
 
 

@@ -123,6 +123,9 @@ def summary_row(result: CorpusRun, label: str | None = None, keep: Callable[[str
         "false_abstention_share": round(t["false_abstentions"] / answerable, 4) if answerable else 0.0,
         "cited_chars": t["cited_chars"], "latency_median_ms": t["latency_median_ms"],
         "baseline_answer_correct": baseline.totals["answer_correct"] if baseline else None,
+        # follow-ups ("and what did she say there?") are condensed with the previous question's entities first
+        "follow_up_correct": newsrag.by_type.get("follow-up", {}).get("answer_correct"),
+        "follow_ups": sum(r["type"] == "follow-up" for r in newsrag.rows),
         "failed_ingest": [r.line() for r in result.ingest.failed],
     }
     row["missed"] = missed_targets(row)

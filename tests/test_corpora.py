@@ -87,3 +87,25 @@ def test_materialising_twice_rewrites_nothing(tmp_path):
     (folder / "stale.txt").write_text("not part of the corpus")
     materialise(corpus, DEFAULT_DATA_ROOT, folder)
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == times
+
+
+def _scored(qid: str, kind: str, correct: bool, answerable: bool = True) -> dict:
+    return {"id": qid, "type": kind, "answerable": answerable, "correct": correct, "recall": 1.0, "recall_share": 1.0,
+            "mrr": 1.0, "citation_precision": 1.0, "citation_recall": 1.0, "cited_chars": 120,
+            "abstained": not answerable, "latency_ms": 5.0}
+
+
+def test_the_corpus_row_reports_follow_ups_apart_and_names_the_targets_it_misses():
+    from eval.corpus import load_corpus
+    from eval.report import corpora_markdown
+    from eval.run import EvalReport, summarise
+    from eval.suite import CorpusRun, summary_row
+    from index.ingest import IngestReport
+
+    rows = [_scored("a", "factoid", True), _scored("b", "factoid", True), _scored("c", "follow-up", True),
+            _scored("d", "follow-up", False), _scored("e", "unanswerable", False, answerable=False)]
+    report = EvalReport("newsrag", rows, *summarise(rows))
+    row = summary_row(CorpusRun(load_corpus("bbc05"), [], IngestReport(), report))
+    assert (row["follow_up_correct"], row["follow_ups"]) == (0.5, 2)
+    assert row["answer_correct"] == 0.75 and "answer_correct" in row["missed"]
+    assert "0.50 of 2" in corpora_markdown([row])
