@@ -1,0 +1,244 @@
+"""How well could another ranker pick the answering sentence? ``python -m eval.rank_study``
+
+    python -m eval.rank_study [--data-dir D] [--retrieval-cache F] [--cross-encoder CORPUS]
+
+The answerer's weakest step is ranking: which of the retrieved sentences answers. This study fits rankers on the
+same candidate rows ``make answer-model`` fits on (``eval.train.collect``) and scores each leave-one-corpus-out by
+how often its first sentence (top-1) and any of its first three (top-3) hold the gold evidence, over the
+answerable questions with at least one candidate:
+
+- ``logistic``: the shipped model's learner (pointwise, every question weighing the same);
+- ``softmax``: a listwise conditional logit on the same features (what maximises top-1 directly);
+- ``lambdarank``: LightGBM's LambdaRank, when LightGBM is installed;
+- ``+maxsim``: the logistic regression with three late-interaction features of the embedding model's token vectors
+  (ColBERT's MaxSim, mean and IDF-weighted over the question's tokens, and the best three);
+- ``+q*s``: the logistic regression with the element-wise product of question and sentence vectors (384 learned
+  weights on the embedding's dimensions);
+- ``--cross-encoder CORPUS``: a cross-encoder fine-tuned from the packaged MiniLM on the other corpora's questions
+  (listwise loss, one epoch) and scored on ``CORPUS`` alone, then blended with the logistic regression: slow (about
+  half an hour per corpus on a shared 2-core machine).
+
+It reads only the dev corpora and writes nothing but what it prints. Its figures are in ``docs/answering.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+Scorer = Callable[["Row"], np.ndarray]
+
+
+@dataclass
+class Row:
+    """One answerable question's candidates: features, labels and texts."""
+
+    corpus: str
+    question: str
+    x: np.ndarray
+    y: np.ndarray
+    texts: list[str]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def rows_of(examples: Sequence) -> list[Row]:
+    return [Row(e.corpus, e.query.question, e.x, e.labels,
+                [c.text for c in e.backend.score(e.query, e.passages).candidates])
+            for e in examples if e.item.answerable and not e.off_topic and len(e.labels)]
+
+
+def _standardise(train: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.vstack(train)
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
+def _weights(train: Sequence[Row]) -> np.ndarray:
+    per_corpus = Counter(r.corpus for r in train)
+    w = np.array([1.0 / per_corpus[r.corpus] for r in train])
+    return w * len(train) / w.sum()
+
+
+def logistic(train: Sequence[Row], key: str | None = None, c: float = 1.0) -> Scorer:
+    from sklearn.linear_model import LogisticRegression
+
+    def features(r: Row) -> np.ndarray:
+        return np.hstack([r.x, r.extra[key]]) if key else r.x
+
+    mean, scale = _standardise([features(r) for r in train])
+    x = np.vstack([(features(r) - mean) / scale for r in train])
+    y = np.concatenate([r.y for r in train])
+    w = np.concatenate([np.full(len(r.y), q / len(r.y)) for r, q in zip(train, _weights(train))])
+    clf = LogisticRegression(C=c, max_iter=3000).fit(x, y, sample_weight=w)
+    return lambda r: (features(r) - mean) / scale @ clf.coef_[0]
+
+
+def softmax(train: Sequence[Row], l2: float = 10.0) -> Scorer:
+    """A conditional logit: per question, a softmax over its candidates, fitted to the gold sentences' share."""
+    from scipy.optimize import minimize
+
+    mean, scale = _standardise([r.x for r in train])
+    useful = [(r, q) for r, q in zip(train, _weights(train)) if r.y.any()]
+    xs = [(r.x - mean) / scale for r, _ in useful]
+    targets = [r.y / r.y.sum() for r, _ in useful]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = 0.5 * l2 * w @ w, l2 * w
+        for x, t, (_, q) in zip(xs, targets, useful):
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            value -= q * float(t @ np.log(p + 1e-12))
+            grad = grad - q * (x.T @ (t - p))
+        return value, grad
+
+    w = minimize(loss, np.zeros(xs[0].shape[1]), jac=True, method="L-BFGS-B").x
+    return lambda r: (r.x - mean) / scale @ w
+
+
+def lambdarank(train: Sequence[Row]) -> Scorer:
+    import lightgbm
+
+    model = lightgbm.LGBMRanker(n_estimators=200, learning_rate=0.05, num_leaves=15, verbose=-1)
+    model.fit(np.vstack([r.x for r in train]), np.concatenate([r.y for r in train]).astype(int),
+              group=[len(r.y) for r in train])
+    return lambda r: model.predict(r.x)
+
+
+def add_embedding_features(rows: Sequence[Row], model_path: str) -> None:
+    """``+maxsim`` and ``+q*s`` features, from the packaged model's token and sentence vectors."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(model_path, device="cpu")
+    texts = sorted({t for r in rows for t in r.texts} | {r.question for r in rows})
+    sentence = dict(zip(texts, model.encode(texts, batch_size=64, normalize_embeddings=True)))
+    tokens = {}
+    ids = model.tokenizer(texts, truncation=True, max_length=256)["input_ids"]
+    for text, vectors, token_ids in zip(texts, model.encode(texts, output_value="token_embeddings", batch_size=64),
+                                        ids):
+        v = np.asarray(vectors)[1:-1]
+        tokens[text] = (v / np.linalg.norm(v, axis=1, keepdims=True), token_ids[1:-1])
+    df = Counter(i for _, token_ids in tokens.values() for i in set(token_ids))
+    idf = {i: math.log(len(tokens) / (1 + n)) for i, n in df.items()}
+    for r in rows:
+        q, q_ids = tokens[r.question]
+        w = np.array([max(idf.get(i, 0.0), 0.0) for i in q_ids])
+        w = w / (w.sum() + 1e-9)
+        best = [(q @ tokens[t][0].T).max(1) for t in r.texts]
+        r.extra["maxsim"] = np.array([[b.mean(), b @ w, np.sort(b)[-3:].mean()] for b in best])
+        r.extra["q*s"] = np.array([sentence[t] for t in r.texts]) * sentence[r.question]
+
+
+def cross_encoder(train: Sequence[Row], model_path: str, epochs: int = 1, seed: int = 0) -> Scorer:
+    """A cross-encoder fine-tuned from the packaged bi-encoder's weights (a new one-logit head) with a listwise
+    loss: each step, one question's gold sentences against up to seven of its other candidates."""
+    import random
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=1)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=4e-5, weight_decay=0.01)
+
+    def logits(question: str, texts: Sequence[str]) -> torch.Tensor:
+        batch = tokenizer([question] * len(texts), list(texts), truncation=True, max_length=160, padding=True,
+                          return_tensors="pt")
+        return model(**batch).logits[:, 0]
+
+    useful = [r for r in train if r.y.any() and not r.y.all()]
+    from tqdm import tqdm
+
+    for _ in range(epochs):
+        rng.shuffle(useful)
+        model.train()
+        for r in tqdm(useful, desc="cross-encoder", unit="question"):
+            gold = [i for i, v in enumerate(r.y) if v]
+            other = [i for i, v in enumerate(r.y) if not v]
+            pick = gold[:3] + rng.sample(other, min(7, len(other)))
+            target = torch.tensor([float(r.y[i]) for i in pick])
+            loss = -(target / target.sum() * torch.log_softmax(logits(r.question, [r.texts[i] for i in pick]), 0)).sum()
+            loss.backward()
+            optimiser.step()
+            optimiser.zero_grad()
+    model.eval()
+
+    def score(r: Row) -> np.ndarray:
+        with torch.no_grad():
+            return logits(r.question, r.texts).numpy()
+
+    return score
+
+
+def hits(scorer: Scorer, test: Sequence[Row]) -> tuple[float, float]:
+    """Top-1 and top-3: the share of questions whose first (any of the first three) sentence is gold."""
+    orders = [np.argsort(-scorer(r), kind="stable") for r in test]
+    return (round(float(np.mean([r.y[o[0]] > 0 for r, o in zip(test, orders)])), 3),
+            round(float(np.mean([r.y[o[:3]].any() for r, o in zip(test, orders)])), 3))
+
+
+def leave_one_out(rows: Sequence[Row], fit: Callable[[Sequence[Row]], Scorer]) -> dict[str, tuple[float, float]]:
+    corpora = sorted({r.corpus for r in rows})
+    return {held: hits(fit([r for r in rows if r.corpus != held]), [r for r in rows if r.corpus == held])
+            for held in corpora}
+
+
+def _z(v: np.ndarray) -> np.ndarray:
+    return (v - v.mean()) / (v.std() + 1e-9)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from eval.corpus import DEFAULT_DATA_ROOT, corpus_names, load_corpus
+    from eval.train import collect
+    from index.embed import resolve_model
+    from rag.config import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m eval.rank_study", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=None, help="newsrag's data folder [.newsrag]")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT, help="where the corpora's articles are")
+    parser.add_argument("--retrieval-cache", type=Path, default=None, help="as eval.train's")
+    parser.add_argument("--cross-encoder", metavar="CORPUS", default=None,
+                        help="also fine-tune a cross-encoder on the other dev corpora and score it on this one")
+    args = parser.parse_args(argv)
+
+    names = [n for n in corpus_names() if load_corpus(n).role == "dev"]
+    rows = rows_of(collect(names, args.data, args.data_dir, cache=args.retrieval_cache))
+    model_path = resolve_model(Settings().embed_model)
+    print(f"{len(rows)} answerable questions with candidates; leave-one-corpus-out (top-1, top-3):")
+    add_embedding_features(rows, model_path)
+    learners: dict[str, Callable[[Sequence[Row]], Scorer]] = {
+        "logistic": logistic, "softmax": softmax, "+maxsim": lambda t: logistic(t, "maxsim"),
+        "+q*s (C=0.1)": lambda t: logistic(t, "q*s", c=0.1)}
+    try:
+        import lightgbm  # noqa: F401
+
+        learners["lambdarank"] = lambdarank
+    except ImportError:
+        pass
+    for name, fit in learners.items():
+        result = leave_one_out(rows, fit)
+        mean = round(float(np.mean([v[0] for v in result.values()])), 3)
+        print(f"  {name:14} mean top-1 {mean}  " + "  ".join(f"{c} {v[0]}/{v[1]}" for c, v in result.items()))
+    if held := args.cross_encoder:
+        train = [r for r in rows if r.corpus != held]
+        test = [r for r in rows if r.corpus == held]
+        ce, lr = cross_encoder(train, model_path), logistic(train)
+        scores = {id(r): ce(r) for r in test}
+        print(f"  cross-encoder on {held}: alone {hits(lambda r: scores[id(r)], test)}")
+        for a in (0.25, 0.5, 1.0):
+            print(f"    blended with logistic (weight {a}): {hits(lambda r: _z(lr(r)) + a * _z(scores[id(r)]), test)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
