@@ -14,6 +14,10 @@ answerable questions with at least one candidate:
   (ColBERT's MaxSim, mean and IDF-weighted over the question's tokens, and the best three);
 - ``+q*s``: the logistic regression with the element-wise product of question and sentence vectors (384 learned
   weights on the embedding's dimensions);
+- ``--add-seeds``: the logistic regression with the seeds' set questions added to every fold's training rows;
+- ``--quoting``: the whole answerer (``eval.train.fit``) leave-one-corpus-out with its citing thresholds forced
+  (the best sentence only, a second when likely, always two, always three): answer correct, citation precision and
+  characters cited of each;
 - ``--cross-encoder CORPUS``: a cross-encoder fine-tuned from the packaged MiniLM on the other corpora's questions
   (listwise loss, one epoch) and scored on ``CORPUS`` alone, then blended with the logistic regression: slow (about
   half an hour per corpus on a shared 2-core machine).
@@ -76,7 +80,7 @@ def logistic(train: Sequence[Row], key: str | None = None, c: float = 1.0) -> Sc
     mean, scale = _standardise([features(r) for r in train])
     x = np.vstack([(features(r) - mean) / scale for r in train])
     y = np.concatenate([r.y for r in train])
-    w = np.concatenate([np.full(len(r.y), q / len(r.y)) for r, q in zip(train, _weights(train))])
+    w = np.concatenate([np.full(len(r.y), q / len(r.y)) for r, q in zip(train, _weights(train), strict=True)])
     clf = LogisticRegression(C=c, max_iter=3000).fit(x, y, sample_weight=w)
     return lambda r: (features(r) - mean) / scale @ clf.coef_[0]
 
@@ -86,13 +90,13 @@ def softmax(train: Sequence[Row], l2: float = 10.0) -> Scorer:
     from scipy.optimize import minimize
 
     mean, scale = _standardise([r.x for r in train])
-    useful = [(r, q) for r, q in zip(train, _weights(train)) if r.y.any()]
+    useful = [(r, q) for r, q in zip(train, _weights(train), strict=True) if r.y.any()]
     xs = [(r.x - mean) / scale for r, _ in useful]
     targets = [r.y / r.y.sum() for r, _ in useful]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = 0.5 * l2 * w @ w, l2 * w
-        for x, t, (_, q) in zip(xs, targets, useful):
+        for x, t, (_, q) in zip(xs, targets, useful, strict=True):
             s = x @ w
             p = np.exp(s - s.max())
             p /= p.sum()
@@ -110,7 +114,7 @@ def lambdarank(train: Sequence[Row]) -> Scorer:
     model = lightgbm.LGBMRanker(n_estimators=200, learning_rate=0.05, num_leaves=15, verbose=-1)
     model.fit(np.vstack([r.x for r in train]), np.concatenate([r.y for r in train]).astype(int),
               group=[len(r.y) for r in train])
-    return lambda r: model.predict(r.x)
+    return lambda r: np.asarray(model.predict(r.x))
 
 
 def add_embedding_features(rows: Sequence[Row], model_path: str) -> None:
@@ -119,11 +123,11 @@ def add_embedding_features(rows: Sequence[Row], model_path: str) -> None:
 
     model = SentenceTransformer(model_path, device="cpu")
     texts = sorted({t for r in rows for t in r.texts} | {r.question for r in rows})
-    sentence = dict(zip(texts, model.encode(texts, batch_size=64, normalize_embeddings=True)))
+    sentence = dict(zip(texts, model.encode(texts, batch_size=64, normalize_embeddings=True), strict=True))
     tokens = {}
     ids = model.tokenizer(texts, truncation=True, max_length=256)["input_ids"]
     for text, vectors, token_ids in zip(texts, model.encode(texts, output_value="token_embeddings", batch_size=64),
-                                        ids):
+                                        ids, strict=True):
         v = np.asarray(vectors)[1:-1]
         tokens[text] = (v / np.linalg.norm(v, axis=1, keepdims=True), token_ids[1:-1])
     df = Counter(i for _, token_ids in tokens.values() for i in set(token_ids))
@@ -183,14 +187,40 @@ def cross_encoder(train: Sequence[Row], model_path: str, epochs: int = 1, seed: 
 def hits(scorer: Scorer, test: Sequence[Row]) -> tuple[float, float]:
     """Top-1 and top-3: the share of questions whose first (any of the first three) sentence is gold."""
     orders = [np.argsort(-scorer(r), kind="stable") for r in test]
-    return (round(float(np.mean([r.y[o[0]] > 0 for r, o in zip(test, orders)])), 3),
-            round(float(np.mean([r.y[o[:3]].any() for r, o in zip(test, orders)])), 3))
+    return (round(float(np.mean([r.y[o[0]] > 0 for r, o in zip(test, orders, strict=True)])), 3),
+            round(float(np.mean([r.y[o[:3]].any() for r, o in zip(test, orders, strict=True)])), 3))
 
 
 def leave_one_out(rows: Sequence[Row], fit: Callable[[Sequence[Row]], Scorer]) -> dict[str, tuple[float, float]]:
     corpora = sorted({r.corpus for r in rows})
     return {held: hits(fit([r for r in rows if r.corpus != held]), [r for r in rows if r.corpus == held])
             for held in corpora}
+
+
+def quoting(examples: Sequence, names: Sequence[str]) -> None:
+    """Answer correct / citation precision / characters cited, leave-one-corpus-out, for each way of quoting."""
+    import dataclasses
+    import importlib
+
+    from eval.train import answer_all, figures, fit
+
+    select = importlib.import_module("rag.answer.select")
+    ways = {"best only": (1.01, 0.3, 1), "a second when likely": (0.5, 0.7, 2), "always two": (0.0, 0.0, 2),
+            "always three": (0.0, 0.0, 3)}
+    for held in names:
+        model = fit([e for e in examples if e.corpus != held])
+        test = [e for e in examples if e.corpus == held and e.item.answerable and not e.off_topic]
+        cells = []
+        for way, (more_min, more_share, limit) in ways.items():
+            default = select.select.__defaults__
+            select.select.__defaults__ = (limit,)
+            try:
+                f = figures(answer_all(dataclasses.replace(model, threshold=0.0, more_min=more_min,
+                                                           more_share=more_share), test))
+            finally:
+                select.select.__defaults__ = default
+            cells.append(f"{way} {f['answer_correct']:.2f}/{f['citation_precision']:.2f}/{f['cited_chars']:.0f}")
+        print(f"  quoting, {held}: " + " | ".join(cells), flush=True)
 
 
 def _z(v: np.ndarray) -> np.ndarray:
@@ -207,12 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="newsrag's data folder [.newsrag]")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT, help="where the corpora's articles are")
     parser.add_argument("--retrieval-cache", type=Path, default=None, help="as eval.train's")
+    parser.add_argument("--add-seeds", action="store_true", help="also train on the seeds' questions")
+    parser.add_argument("--quoting", action="store_true", help="also measure how many sentences to quote")
     parser.add_argument("--cross-encoder", metavar="CORPUS", default=None,
                         help="also fine-tune a cross-encoder on the other dev corpora and score it on this one")
     args = parser.parse_args(argv)
 
     names = [n for n in corpus_names() if load_corpus(n).role == "dev"]
-    rows = rows_of(collect(names, args.data, args.data_dir, cache=args.retrieval_cache))
+    examples = collect(names, args.data, args.data_dir, cache=args.retrieval_cache)
+    rows = rows_of(examples)
     model_path = resolve_model(Settings().embed_model)
     print(f"{len(rows)} answerable questions with candidates; leave-one-corpus-out (top-1, top-3):")
     add_embedding_features(rows, model_path)
@@ -229,6 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = leave_one_out(rows, fit)
         mean = round(float(np.mean([v[0] for v in result.values()])), 3)
         print(f"  {name:14} mean top-1 {mean}  " + "  ".join(f"{c} {v[0]}/{v[1]}" for c, v in result.items()))
+    if args.add_seeds:
+        cache = args.retrieval_cache.with_name(f"seeds-{args.retrieval_cache.name}") if args.retrieval_cache else None
+        seeds = rows_of(collect(["seeds"], args.data, args.data_dir, cache=cache))
+        result = {held: hits(logistic([r for r in rows if r.corpus != held] + seeds),
+                             [r for r in rows if r.corpus == held]) for held in names}
+        mean = round(float(np.mean([v[0] for v in result.values()])), 3)
+        print(f"  {'+seeds':14} mean top-1 {mean}  " + "  ".join(f"{c} {v[0]}/{v[1]}" for c, v in result.items()))
+    if args.quoting:
+        quoting(examples, names)
     if held := args.cross_encoder:
         train = [r for r in rows if r.corpus != held]
         test = [r for r in rows if r.corpus == held]
@@ -236,7 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = {id(r): ce(r) for r in test}
         print(f"  cross-encoder on {held}: alone {hits(lambda r: scores[id(r)], test)}")
         for a in (0.25, 0.5, 1.0):
-            print(f"    blended with logistic (weight {a}): {hits(lambda r: _z(lr(r)) + a * _z(scores[id(r)]), test)}")
+            def blended(r: Row, a: float = a) -> np.ndarray:
+                return _z(lr(r)) + a * _z(scores[id(r)])
+
+            blend = hits(blended, test)
+            print(f"    blended with logistic (weight {a}): {blend}")
     return 0
 
 
