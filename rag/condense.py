@@ -36,9 +36,6 @@ class Query:
     #: Where the previous answer's cited sentences end, as (doc_id, offset): "How did Ferreira react?" asks
     #: about what comes right after them.
     follows: tuple[tuple[str, int], ...] = field(default=())
-    #: The question checks a claim ("I heard the summit was in Vienna, is that right?"): a name or figure the
-    #: articles never give is the asker's guess, which the answer corrects (``checks_claim``).
-    claim: bool = False
 
     @property
     def rewritten(self) -> bool:
@@ -80,33 +77,6 @@ _CLAIM_OPENING = re.compile(
 #: "… - is that right?", "…. correct?", "…, right? Who …": what asks whether the claim before it holds.
 _CLAIM_TAG = re.compile(r"\s*([,.;:–—-]\s*|\s)((is|was) (that|this|it) (right|true|correct|so)|am i right)\s*\?"
                         r"|\s*[,.;:–—-]\s*(correct|right|true|or not)\s*\?", re.IGNORECASE)
-#: "Was the statement published on a Monday? Which day did it come out?", "Which agency quoted it? Was it
-#: Reuters?": a guess asked beside the question.
-_GUESS = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\?\s*"
-                    r"(what|which|who|whom|when|where|how|why)\b|"
-                    r"\?\s*(was|is|were|are|did) (it|that|this|they|he|she)\b[^?]*\?\s*$", re.IGNORECASE)
-
-
-#: "Was it Reuters that reported it?": the guess a yes/no question puts in its cleft (``guess``), the answer's
-#: to correct when no article gives it.
-CLEFT = re.compile(r"^\s*(?i:was|is|were) it\s+(?P<guess>(?!(?i:true|right|correct|so)\b)[^?]*?)"
-                   r"\s+(?i:that|who|whom|which)\b")
-#: "Did Norland take Ostland in 2015?": a yes/no question with a figure, the asker's guess at the answer.
-_YES_NO_FIGURE = re.compile(r"^\s*(was|is|were|are|did|does|do|has|had|have)\b[^?]*\b\d", re.IGNORECASE)
-
-
-def checks_claim(question: str) -> bool:
-    """Does ``question`` ask whether something the asker heard or guesses is so?
-
-    >>> checks_claim("I heard the summit was in Vienna - is that right?"), checks_claim("Who was right?")
-    (True, False)
-    >>> checks_claim("Which agency quoted the statement? Was it Reuters?")
-    True
-    """
-    return bool(_CLAIM_OPENING.search(question) or _CLAIM_TAG.search(question) or _GUESS.search(question)
-                or CLEFT.search(question) or _YES_NO_FIGURE.search(question))
-
-
 #: Chat spellings of the words the rules read ("wat did okonjo say abt it"), and contractions typed without
 #: their apostrophe.
 _CHAT_WORDS = {
@@ -160,12 +130,11 @@ def condense(question: str, history: list[str] | tuple[str, ...] = (), known: Ca
     >>> condense("And what did Halvorsen say there?", ["What did Okonjo say in Tampere?"]).text
     'And what did Halvorsen say there? (Okonjo, Tampere)'
     """
-    claim = checks_claim(question)
     question = plain(question, known)
     history = [plain(earlier, known) for earlier in history]
     parts = parts_of(question)
     if not history or not is_follow_up(question):
-        return Query(text=question, question=question, parts=parts, claim=claim)
+        return Query(text=question, question=question, parts=parts)
     own = set(content_terms(question))
     carried: dict[str, str] = {}
     for earlier in reversed(list(history)[-2:]):
@@ -174,10 +143,9 @@ def condense(question: str, history: list[str] | tuple[str, ...] = (), known: Ca
             if terms and terms[0] not in own and terms[0] not in carried:
                 carried[terms[0]] = word
     if not carried:
-        return Query(text=question, question=question, parts=parts, claim=claim)
+        return Query(text=question, question=question, parts=parts)
     words = tuple(carried.values())
-    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words, parts=parts,
-                 claim=claim)
+    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words, parts=parts)
 
 
 _WH = r"(who|whom|what|when|where|which|why|how)"
