@@ -143,12 +143,15 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...],
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  TextColumn("{task.description}"), transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("", total=None)
+    with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeRemainingColumn(), TextColumn("{task.description}"), transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("", total=None, rate="")
 
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
+            speed = bar.tasks[task].speed
+            bar.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
 
         report = pipeline.ingest(list(paths), progress)
     chunks = pipeline.store.count()
