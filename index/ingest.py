@@ -24,6 +24,7 @@ from index.describe import describe
 from index.embed import Embedder
 from index.load import RawDocument, find_sources, load_bytes, load_source, skipped_in
 from index.store import PROBE, ModelRecord, Store
+from index.tables import is_table, read_table
 from index.types import Article, Chunk, Details
 from rag.errors import InputError
 
@@ -131,7 +132,9 @@ class Ingestor:
         """Ingest files and folders. A folder with no article files is one failure, not silence; so is a symbolic
         link that is not followed."""
         report = IngestReport()
-        sources, errors = find_sources(paths, self.follow_symlinks)
+        paths = list(paths)
+        tables = [p for p in paths if is_table(p) and p.is_file() and not p.is_symlink()]
+        sources, errors = find_sources([p for p in paths if p not in tables], self.follow_symlinks)
         report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in errors)
         for path in paths:
             if path.is_dir() and not path.is_symlink():
@@ -142,6 +145,14 @@ class Ingestor:
                 prepared.append((str(source.path), prepare(load_source(source, self.max_file_bytes))))
             except InputError as err:
                 prepared.append((str(source.path), err))
+        for table in tables:  # a CSV or JSONL file of articles: a row is an article, its columns its details
+            docs, refused = read_table(table, self.max_file_bytes)
+            report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in refused)
+            for doc in docs:
+                try:
+                    prepared.append((doc.name, prepare(doc, doc.details)))
+                except InputError as err:
+                    prepared.append((doc.name, err))
         return self._write(prepared, report, progress)
 
     def ingest_upload(self, name: str, data: bytes, details: Details | None = None) -> IngestReport:

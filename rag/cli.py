@@ -119,7 +119,10 @@ def cli(data_dir: Path | None, chroma_url: str | None, embed_model: str | None) 
 @user_errors
 def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...], follow_symlinks: bool | None,
            as_json: bool) -> None:
-    """Add article files or folders (.txt, .md, .html, .pdf, .docx) to the store.
+    """Add article files or folders (.txt, .md, .html, .pdf, .docx), or CSV/JSONL files of articles, to the store.
+
+    A CSV or JSONL file holds one article a row: a `text` column, and optional title, date, source and url
+    columns. Articles are stored a group at a time, each one whole; run an interrupted ingest again to resume it.
 
     Each file gets one line saying what happened; files a folder holds that are not articles are listed as
     skipped. When some files fail, the command ends with the list of them and exits with status 1.
