@@ -95,7 +95,7 @@ Progress = Callable[[int, int, str], None]
 
 #: New articles are embedded a group at a time, a group holding about this many texts (chunks and sentences): one
 #: model call for many small articles, and a kill loses no more than the article being stored.
-GROUP_TEXTS = 2048
+GROUP_TEXTS = 1024
 
 
 def prepare(raw: RawDocument, details: Details | None = None) -> Article:

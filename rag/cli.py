@@ -153,7 +153,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...],
 
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
-            speed = bar.tasks[task].speed
+            speed = next(t.speed for t in bar.tasks if t.id == task)
             bar.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
 
         report = pipeline.ingest(list(paths), progress)
