@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 #: Batches of at most this many texts (a question and its parts) go to the ONNX engine in one call, unsorted.
 SHORT_BATCH = 8
+#: A batch of long texts holds no more characters than ``batch_size`` texts of this length: ONNX Runtime keeps
+#: the memory its largest batch needed, and a batch of 64 whole chunks took over a gigabyte more than torch.
+BATCH_CHARS = 200
 
 
 class Embedder(Protocol):
@@ -146,9 +149,13 @@ class SentenceTransformerEmbedder:
         orders them), returned in the order given."""
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for i in range(0, len(order), self.batch_size):
-            batch = order[i : i + self.batch_size]
+        i = 0
+        while i < len(order):
+            # as many texts as ``batch_size`` sentences of BATCH_CHARS would make: fewer when they are long chunks
+            n = max(1, min(self.batch_size, self.batch_size * BATCH_CHARS // max(1, len(texts[order[i]]))))
+            batch = order[i : i + n]
             out[batch] = engine.embed([texts[j] for j in batch])
+            i += n
         return out
 
 
