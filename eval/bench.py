@@ -185,7 +185,7 @@ def tokens_embedded(store: Path, collections: list[str]) -> int:
     client = chromadb.PersistentClient(path=str(store))
     total = 0
     for name in collections:
-        texts = [t or "" for t in client.get_collection(name).get(include=["documents"])["documents"]]
+        texts = [t or "" for t in client.get_collection(name).get(include=["documents"])["documents"] or []]
         total += sum(min(limit, len(e.ids)) for e in tokenizer.encode_batch(texts))
     return total
 
