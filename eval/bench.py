@@ -170,10 +170,9 @@ def llamaindex_worker(articles: Path, store: Path) -> None:
     print(json.dumps({"chunks": collection.count()}))
 
 
-def tokens_embedded(store: Path, collections: list[str]) -> int:
+def tokens_embedded(client: Any, collections: list[str]) -> int:
     """How many word pieces the model read to build these collections: each stored text's tokens, up to the
     model's ``max_seq_length`` (beyond it, sentence-transformers truncates and the rest is never embedded)."""
-    import chromadb
     from tokenizers import Tokenizer
 
     from index.embed import resolve_model
@@ -182,7 +181,6 @@ def tokens_embedded(store: Path, collections: list[str]) -> int:
     folder = Path(resolve_model(PACKAGED_MODEL))
     limit = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    client = chromadb.PersistentClient(path=str(store))
     total = 0
     for name in collections:
         texts = [t or "" for t in client.get_collection(name).get(include=["documents"])["documents"] or []]
@@ -334,9 +332,16 @@ def main() -> None:
         base = run_llamaindex(root / "articles", root / "llamaindex", kb, n)
         new = run_newsrag(root / "articles", root / "newsrag", kb, n)
         rates = {"newsrag": new.rates(), "llamaindex": base.rates()}
-        for key, store, names, run in (("newsrag", root / "newsrag" / "chroma", ["newsrag", "newsrag-sentences"], new),
-                                       ("llamaindex", root / "llamaindex", ["bench"], base)):
-            rates[key]["tokens embedded"] = tokens_embedded(store, names)
+        import chromadb
+
+        from index.store import open_client
+        from rag.config import Settings
+
+        for key, client, names, run in (
+            ("newsrag", open_client(Settings(data_dir=root / "newsrag")), ["newsrag", "newsrag-sentences"], new),
+            ("llamaindex", chromadb.PersistentClient(path=str(root / "llamaindex")), ["bench"], base),
+        ):
+            rates[key]["tokens embedded"] = tokens_embedded(client, names)
             rates[key]["tokens/s"] = rates[key]["tokens embedded"] / run.seconds
         result: dict[str, Any] = {
             "articles": n, "kb": kb, "all": args.all, "newsrag": rates["newsrag"], "llamaindex": rates["llamaindex"],
