@@ -181,6 +181,8 @@ def tokens_embedded(client: Any, collections: list[str]) -> int:
     folder = Path(resolve_model(PACKAGED_MODEL))
     limit = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()  # the file pads and cuts every text to 128 pieces: count the real ones
+    tokenizer.no_truncation()
     total = 0
     for name in collections:
         texts = [t or "" for t in client.get_collection(name).get(include=["documents"])["documents"] or []]
