@@ -24,7 +24,8 @@ from index.describe import describe
 from index.embed import Embedder
 from index.load import RawDocument, find_sources, load_bytes, load_source, skipped_in
 from index.store import PROBE, ModelRecord, Store
-from index.types import Article, Details
+from index.tables import is_table, read_table
+from index.types import Article, Chunk, Details
 from rag.errors import InputError
 
 Status = Literal["added", "replaced", "unchanged", "duplicate", "failed", "skipped", "deleted"]
@@ -92,6 +93,10 @@ class IngestReport:
 
 Progress = Callable[[int, int, str], None]
 
+#: New articles are embedded a group at a time, a group holding about this many texts (chunks and sentences): one
+#: model call for many small articles, and a kill loses no more than the article being stored.
+GROUP_TEXTS = 1024
+
 
 def prepare(raw: RawDocument, details: Details | None = None) -> Article:
     """Clean and describe a loaded file; refuse it when no article text is left. What the file itself says of
@@ -127,7 +132,9 @@ class Ingestor:
         """Ingest files and folders. A folder with no article files is one failure, not silence; so is a symbolic
         link that is not followed."""
         report = IngestReport()
-        sources, errors = find_sources(paths, self.follow_symlinks)
+        paths = list(paths)
+        tables = [p for p in paths if is_table(p) and p.is_file() and not p.is_symlink()]
+        sources, errors = find_sources([p for p in paths if p not in tables], self.follow_symlinks)
         report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in errors)
         for path in paths:
             if path.is_dir() and not path.is_symlink():
@@ -138,6 +145,14 @@ class Ingestor:
                 prepared.append((str(source.path), prepare(load_source(source, self.max_file_bytes))))
             except InputError as err:
                 prepared.append((str(source.path), err))
+        for table in tables:  # a CSV or JSONL file of articles: a row is an article, its columns its details
+            docs, refused = read_table(table, self.max_file_bytes)
+            report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in refused)
+            for doc in docs:
+                try:
+                    prepared.append((doc.name, prepare(doc, doc.details)))
+                except InputError as err:
+                    prepared.append((doc.name, err))
         return self._write(prepared, report, progress)
 
     def ingest_upload(self, name: str, data: bytes, details: Details | None = None) -> IngestReport:
@@ -174,45 +189,77 @@ class Ingestor:
 
     def _write(self, prepared: list[tuple[str, Article | InputError]], report: IngestReport,
                progress: Progress | None, details: Details | None = None) -> IngestReport:
-        seen: dict[str, str] = {}
+        """Write the prepared articles in order. The new ones go a group at a time (``GROUP_TEXTS``): their chunks
+        and sentences embedded in one call and their entities found in one, then each article stored whole
+        (``Store.add``), so a kill loses at most the article being written and a rerun finishes the rest."""
         if all(isinstance(item, InputError) for _, item in prepared):  # nothing to write: no lock to wait for
             report.results.extend(FileResult(shown, "failed", reason=item.reason)  # type: ignore[union-attr]
                                   for shown, item in prepared)
             return report
+        seen: dict[str, str] = {}
+        results: list[FileResult | None] = [None] * len(prepared)
+        done = 0
+
+        def finished(i: int, result: FileResult) -> None:
+            nonlocal done
+            results[i] = result
+            done += 1
+            if progress:
+                progress(done, len(prepared), prepared[i][0])
+
         with self.store.writing():
             report.repaired = list(self.store.repaired)
+            if progress:
+                progress(0, len(prepared), "")
+            group: list[tuple[int, Article, list[Chunk]]] = []
+            texts = 0
             for i, (shown, item) in enumerate(prepared):
-                if progress:
-                    progress(i, len(prepared), shown)
                 if isinstance(item, InputError):
-                    report.results.append(FileResult(shown, "failed", reason=item.reason))
+                    finished(i, FileResult(shown, "failed", reason=item.reason))
                     continue
-                report.results.append(self._write_one(shown, item, seen, details))
-        if progress:
-            progress(len(prepared), len(prepared), "")
+                if item.doc_id in seen:
+                    finished(i, FileResult(shown, "duplicate", item.doc_id, reason=f"same text as {seen[item.doc_id]}"))
+                    continue
+                seen[item.doc_id] = item.file
+                if self.store.has(item.doc_id):
+                    filled = self._fill_details(item, details)
+                    finished(i, FileResult(shown, "unchanged", item.doc_id, reason=f"{filled} set" if filled else ""))
+                    continue
+                chunks = chunk_article(item, self.chunk_chars)
+                group.append((i, item, chunks))
+                texts += len(chunks) + sum(len(c.sentences) for c in chunks)
+                if texts >= GROUP_TEXTS:
+                    self._write_group(group, prepared, finished)
+                    group, texts = [], 0
+            if group:
+                self._write_group(group, prepared, finished)
+        report.results.extend(r for r in results if r is not None)
         return report
 
-    def _write_one(self, shown: str, article: Article, seen: dict[str, str],
-                   details: Details | None = None) -> FileResult:
-        if article.doc_id in seen:
-            return FileResult(shown, "duplicate", article.doc_id, reason=f"same text as {seen[article.doc_id]}")
-        seen[article.doc_id] = article.file
-        if self.store.has(article.doc_id):
-            filled = self._fill_details(article, details)
-            return FileResult(shown, "unchanged", article.doc_id, reason=f"{filled} set" if filled else "")
-        chunks = chunk_article(article, self.chunk_chars)
-        sentences = [article.text[s:e] for c in chunks for s, e in c.sentences]
+    def _write_group(self, group: list[tuple[int, Article, list[Chunk]]],
+                     prepared: list[tuple[str, Article | InputError]],
+                     finished: Callable[[int, FileResult], None]) -> None:
+        """Embed a group of new articles' chunks and sentences in one call (sentence-transformers sorts them by
+        length, so a short sentence is never padded to a long chunk) and find their sentences' entities in one
+        pass, then store each article whole, in order."""
+        sentences = [[a.text[s:e] for c in chunks for s, e in c.sentences] for _, a, chunks in group]
+        texts = [t for (_, _, chunks), sents in zip(group, sentences, strict=True)
+                 for t in [*(c.text for c in chunks), *sents]]
         # the model is checked against the library's in the same call, before anything is written
         probe = [] if self.embedder.name in self.store.verified_models else [PROBE]
-        vectors = self.embedder.embed([c.text for c in chunks] + sentences + probe)
+        vectors = self.embedder.embed(texts + probe)
         if probe:
             self.store.check_model(ModelRecord.of(self.embedder.name, vectors[-1]), record_if_new=True)
             vectors = vectors[:-1]
-        entities = [encode(found) for found in annotate(sentences)]
-        old = [d for d in self.store.by_key(article.identity) if d != article.doc_id]
-        self.store.add(article, chunks, vectors[: len(chunks)], vectors[len(chunks) :],  # replaces ``old``
-                       sentence_entities=entities)
-        return FileResult(shown, "replaced" if old else "added", article.doc_id, len(chunks))
+        entities = iter([encode(found) for found in annotate([s for sents in sentences for s in sents])])
+        at = 0
+        for (i, article, chunks), sents in zip(group, sentences, strict=True):
+            mine = vectors[at : at + len(chunks) + len(sents)]
+            at += len(chunks) + len(sents)
+            old = [d for d in self.store.by_key(article.identity) if d != article.doc_id]
+            self.store.add(article, chunks, mine[: len(chunks)], mine[len(chunks) :],  # replaces ``old``
+                           sentence_entities=[next(entities) for _ in sents])
+            finished(i, FileResult(prepared[i][0], "replaced" if old else "added", article.doc_id, len(chunks)))
 
     def _fill_details(self, article: Article, details: Details | None) -> str:
         """For an article already stored: set the details the user gave, and those the store lacks that the

@@ -119,7 +119,10 @@ def cli(data_dir: Path | None, chroma_url: str | None, embed_model: str | None) 
 @user_errors
 def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...], follow_symlinks: bool | None,
            as_json: bool) -> None:
-    """Add article files or folders (.txt, .md, .html, .pdf, .docx) to the store.
+    """Add article files or folders (.txt, .md, .html, .pdf, .docx), or CSV/JSONL files of articles, to the store.
+
+    A CSV or JSONL file holds one article a row: a `text` column, and optional title, date, source and url
+    columns. Articles are stored a group at a time, each one whole; run an interrupted ingest again to resume it.
 
     Each file gets one line saying what happened; files a folder holds that are not articles are listed as
     skipped. When some files fail, the command ends with the list of them and exits with status 1.
@@ -143,12 +146,15 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], delete: tuple[str, ...],
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  TextColumn("{task.description}"), transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("", total=None)
+    with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeRemainingColumn(), TextColumn("{task.description}"), transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("", total=None, rate="")
 
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
+            speed = next(t.speed for t in bar.tasks if t.id == task)
+            bar.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
 
         report = pipeline.ingest(list(paths), progress)
     chunks = pipeline.store.count()

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     embed_model: str = Field(PACKAGED_MODEL, description="sentence-transformers name or local path.")
     allow_download: bool = Field(False, description="Let the embedding model be fetched from a model hub.")
     embed_runtime: Literal["onnx", "torch"] = Field(
-        "onnx", description="What embeds questions: ONNX Runtime (exported into data_dir/models once) or torch."
+        "onnx",
+        description="What embeds questions and ingested texts: ONNX Runtime (exported into data_dir/models) or torch.",
     )
     backend: str = Field("extractive", description="Answer backend: extractive, openai, ollama or llamacpp.")
     # -- the LLM of a generative backend (rag/llm/) -------------------------------------------------

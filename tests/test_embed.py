@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import index.onnx_engine as onnx_engine
-from index.embed import SHORT_BATCH, QueryVectors, SentenceTransformerEmbedder
+from index.embed import QueryVectors, SentenceTransformerEmbedder
 from index.onnx_engine import OnnxEngine
 from rag.config import Settings
 from rag.pipeline import Pipeline
@@ -28,9 +28,18 @@ def test_questions_go_through_onnx_and_get_torchs_vectors(embedder):
     assert onnx.dtype == np.float32 and onnx.shape == (4, embedder.dimension)
 
 
-def test_long_batches_are_embedded_by_torch(embedder):
-    texts = [f"Sentence number {i} of an ingested article." for i in range(SHORT_BATCH + 1)]
-    assert np.array_equal(embedder.embed(texts), embedder.stock().embed(texts))
+def test_long_lists_go_through_onnx_longest_first_in_batches_and_come_back_in_order(embedder, monkeypatch):
+    # texts of very different lengths, in no order, over two batches: the engine sees each batch sorted by length
+    texts = [("The council met again. " * (i % 7 + 1)) + f"Item {i}." for i in range(embedder.batch_size + 6)]
+    seen: list[list[int]] = []
+    engine = embedder.engine
+    inner = engine.embed
+    monkeypatch.setattr(engine, "embed", lambda batch: seen.append([len(t) for t in batch]) or inner(batch))
+    onnx = embedder.embed(texts)
+    torch_ = embedder.stock().embed(texts)
+    assert [len(b) for b in seen] == [embedder.batch_size, 6]
+    assert all(b == sorted(b, reverse=True) for b in seen) and min(seen[0]) >= max(seen[1])
+    assert np.abs(onnx - torch_).max() < 1e-5  # row i is text i's vector, as torch gives it
 
 
 def test_the_export_is_made_once_and_then_read(embedder, monkeypatch):

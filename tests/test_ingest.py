@@ -7,6 +7,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.clean import clean
@@ -406,3 +407,25 @@ def test_a_chunks_node_is_read_from_chroma_once(ingested, monkeypatch):
     assert [n.node_id for n in first] == ids and [n.node_id for n in again] == list(reversed(ids))
     assert reads == [ids]
     assert store.chunk_nodes(["no-such-chunk"]) == []
+
+
+def test_new_articles_are_embedded_together_and_each_gets_its_own_vectors(settings, counting, tmp_path):
+    # three small articles in one model call; each article's chunks and sentences still get their own vectors
+    folder = tmp_path / "news"
+    folder.mkdir()
+    texts = {"a.txt": "Ann Lee said the budget passed. The vote was 12-3.",
+             "b.txt": "Rain fell on Tuesday. The agency said roads were closed.",
+             "c.txt": "The club signed a striker. He scored twice on his debut."}
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    pipeline = Pipeline(settings, embedder=counting)
+    report = pipeline.ingest([folder])
+    assert [r.status for r in report.results] == ["added"] * 3
+    assert counting.calls == 1  # one call for all three (and the model's probe)
+    for stored in pipeline.store.articles():
+        chunk_ids = pipeline.store.chunks.get(where={"doc_id": stored.doc_id}, include=[])["ids"]
+        vectors = pipeline.store.sentence_vectors(chunk_ids)
+        sentences = [t.strip() + "." for t in texts[stored.file].split(".") if t.strip()]
+        alone = counting.inner.embed(sentences)
+        in_order = [v for _, v in sorted(vectors.items(), key=lambda kv: kv[0][1])]  # keyed (doc_id, start)
+        assert np.abs(np.stack(in_order) - alone).max() < 1e-5

@@ -36,7 +36,8 @@ def server(tmp_path_factory):
 def upload_text(client, path) -> str:
     from gradio_client import handle_file
 
-    status, *_ = client.predict([handle_file(str(path))], "", "", "", "", api_name="/upload")  # files, title, source, date, search
+    # files, title, source, date, search
+    status, *_ = client.predict([handle_file(str(path))], "", "", "", "", api_name="/upload")
     return str(status)
 
 
