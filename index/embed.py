@@ -189,26 +189,6 @@ class QueryVectors:
             return
         self._keep(missing, self.embedder.embed(missing))
 
-    def prime_as_mean(self, text: str, parts: Sequence[str]) -> None:
-        """Embed only ``parts`` and give ``text`` (a question that asks for several things) the normalised mean
-        of their vectors: the parts hold the question's words, and a mean-pooling model's vector of a text is
-        close to the mean of its pieces'. Leaving the longest text out of the batch takes a quarter to a
-        third off embedding a question in two parts, and answers were as good (docs/abstention.md, in git history)."""
-        if not parts:
-            self.prime([text])
-            return
-        self.prime(parts)
-        with self._lock:
-            if text in self._vectors:
-                self._vectors.move_to_end(text)
-                return
-            vectors = [v for part in parts if (v := self._vectors.get(part)) is not None]
-        if len(vectors) < len(parts):  # evicted by a racing prime: embed it whole
-            self.prime([text])
-            return
-        mean = np.mean(np.stack(vectors), axis=0)
-        self._keep([text], [(mean / np.linalg.norm(mean)).astype(np.float32)])
-
     def _keep(self, texts: Sequence[str], vectors: Iterable[np.ndarray]) -> None:
         """Store the texts' vectors as the most recent, dropping the oldest beyond ``size``."""
         with self._lock:

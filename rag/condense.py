@@ -31,8 +31,6 @@ class Query:
     text: str
     question: str
     context: tuple[str, ...] = field(default=())
-    #: The questions a question that asks for several things is made of (``parts_of``); empty when one.
-    parts: tuple[str, ...] = field(default=())
     #: Where the previous answer's cited sentences end, as (doc_id, offset): "How did Ferreira react?" asks
     #: about what comes right after them.
     follows: tuple[tuple[str, int], ...] = field(default=())
@@ -132,9 +130,8 @@ def condense(question: str, history: list[str] | tuple[str, ...] = (), known: Ca
     """
     question = plain(question, known)
     history = [plain(earlier, known) for earlier in history]
-    parts = parts_of(question)
     if not history or not is_follow_up(question):
-        return Query(text=question, question=question, parts=parts)
+        return Query(text=question, question=question)
     own = set(content_terms(question))
     carried: dict[str, str] = {}
     for earlier in reversed(list(history)[-2:]):
@@ -143,60 +140,6 @@ def condense(question: str, history: list[str] | tuple[str, ...] = (), known: Ca
             if terms and terms[0] not in own and terms[0] not in carried:
                 carried[terms[0]] = word
     if not carried:
-        return Query(text=question, question=question, parts=parts)
+        return Query(text=question, question=question)
     words = tuple(carried.values())
-    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words, parts=parts)
-
-
-_WH = r"(who|whom|what|when|where|which|why|how)"
-#: "Who was at Geneva, and who signed the bill?": two questions joined by "and" (or "vs": "how did Ferreira put it
-#: in 2017 vs how Lakeport's ministry put it in 2021?"), after a lead that both share: a short one set off by a comma
-#: ("On Ukraine, …"), or a longer one by a dash or a colon ("Ukraine comes up in both stories - what …").
-_TWO_QUESTIONS = re.compile(rf"^(?P<lead>[^,?]{{1,40}},\s+|[^?]{{1,200}}?(\s[-–—]|[:;])\s+)?(?P<a>{_WH}\b.+?),?\s+"
-                            rf"(and|vs\.?|versus|compared (with|to))\s+(?P<b>{_WH}\b.+)$", re.I)
-#: "… in both the sanctions bill and Halvorsen's remarks?", "… met Halvorsen both at IFTA and at the G20?"
-_BOTH = re.compile(r"\bboth\s+(?P<x>.+?)\s+and\s+(?P<y>[^,?]+)")
-#: "What conditions did Halvorsen and the Ministry each set …?"
-_EACH = re.compile(r"\b(?P<aux>did|do|does|have|has|had|were|are|was|is)\s+(?P<x>[^.?!]+?)\s+and\s+(?P<y>[^.?!]+?)\s+"
-                   r"each\b\s*")
-#: "… in Ferreira's tweet and in the Ministry's statement?": one preposition, repeated before each of two things.
-_SAME_PREPOSITION = re.compile(r"\b(?P<x>(?P<prep>in|at|on|from|during|by|for|about) [^,?]+?)\s+and\s+"
-                               r"(?P<y>(?P=prep) [^,?]+)")
-#: "… relations in 2017 compared with 2021?" (not "the statement versus the 2021 one": no one word each)
-_COMPARED = re.compile(r"\b(?P<x>[\w'-]+)\s*,?\s+(compared (with|to)|versus|vs\.?)\s+"
-                       r"(?!(the|a|an|this|that|his|her|its|their)\b)(?P<y>[\w'-]+)")
-
-
-def parts_of(question: str) -> tuple[str, ...]:
-    """The questions a question that asks for several things is made of, so that each part gets its own
-    passages and its own cited sentence; ``()`` for a question that asks for one thing.
-
-    >>> parts_of("Who met Halvorsen both at IFTA and at the G20?")
-    ('Who met Halvorsen at IFTA?', 'Who met Halvorsen at the G20?')
-    >>> parts_of("What conditions did Halvorsen and the Ministry each set?")
-    ('What conditions did Halvorsen set?', 'What conditions did the Ministry set?')
-    >>> parts_of("How low were ties in Ferreira's tweet and in the Ministry's statement?")
-    ("How low were ties in Ferreira's tweet?", "How low were ties in the Ministry's statement?")
-    >>> parts_of("On Ukraine, what does the bill punish, and which agreements did Halvorsen cite?")
-    ('On Ukraine, what does the bill punish?', 'On Ukraine, which agreements did Halvorsen cite?')
-    >>> parts_of("In both stories - what does the bill punish, and which agreements did Halvorsen cite?")
-    ('In both stories - what does the bill punish?', 'In both stories - which agreements did Halvorsen cite?')
-    >>> parts_of("how did Ferreira sum up ties in 2017 vs how Lakeport put it in 2021?")
-    ('how did Ferreira sum up ties in 2017?', 'How Lakeport put it in 2021?')
-    >>> parts_of("How did the Senate vote on the sanctions bill?")
-    ()
-    """
-    q = question.strip()
-    if m := _TWO_QUESTIONS.match(q):  # "On Ukraine, what … and which …?": the lead belongs to both
-        lead, a, b = m["lead"] or "", m["a"].rstrip(" ,"), m["b"]
-        a = a if a.endswith("?") else f"{a}?"
-        return (lead + a, lead + b) if lead else (a, b[0].upper() + b[1:])
-    for pattern in (_BOTH, _EACH, _SAME_PREPOSITION, _COMPARED):  # the matched words, once with x, once with y
-        if m := pattern.search(q):
-            pre, post = (f"{m['aux']} ", " ") if pattern is _EACH else ("", "")  # "did" x "each" → "did x "
-            return tuple(_SPACES.sub(" ", q[: m.start()] + pre + part + post + q[m.end():])
-                         for part in (m["x"], m["y"]))
-    return ()
-
-
-_SPACES = re.compile(r"\s+")
+    return Query(text=f"{question} ({', '.join(words)})", question=question, context=words)

@@ -247,14 +247,7 @@ class Pipeline:
                 query = self._llm_condense(llm, query, question, history, timings)
         t1 = time.perf_counter()  # condensing includes asking the previous question again, when needed
         k = k or self.settings.top_k
-        # Each part of a question that asks for several things brings its own passages.
-        context = f" ({', '.join(query.context)})" if query.context else ""
-        part_queries = [part + context for part in query.parts]
-        # one model call: for the question, or for its parts, whose mean is then the question's vector
-        self.embed_query.prime_as_mean(query.text, part_queries)
-        passages, *by_part = self.retriever.retrieve_many([query.text, *part_queries], k, filters, about)
-        if by_part:
-            passages = merge_parts(passages, by_part, k)
+        passages = self.retriever.retrieve(query.text, k, filters, about)
         timings.update(condense=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
         return query, passages
 
@@ -272,7 +265,7 @@ class Pipeline:
         timings["condense_llm"] = (time.perf_counter() - t) * 1e3
         if not standalone:
             return query
-        return dataclasses.replace(query, text=standalone, question=standalone, parts=())
+        return dataclasses.replace(query, text=standalone, question=standalone)
 
     def _generate(self, llm: Any, query: Query, passages: list[Passage], t0: float,
                   timings: dict[str, float]) -> Generator[Event, None, Answer]:
@@ -329,18 +322,6 @@ def conversation_articles(previous: Answer) -> frozenset[str]:
     """The articles a conversation is about: those its previous answer cited, or the one it retrieved first."""
     cited = frozenset(c.article.doc_id for c in previous.citations)
     return cited or frozenset(p.article.doc_id for p in previous.passages[:1])
-
-
-def merge_parts(whole: Sequence[Passage], by_part: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
-    """The first ``k`` distinct passages of: each part's best, the whole question's ranking, the parts'
-    others; ranks renumbered. Each part is sure of its best passage; the rest is ranked by the whole
-    question rather than by a part alone (taking the lists in turn let each part's second-best
-    distractor push out the whole question's third-best passage, q45's Minsk quote among them)."""
-    out: dict[str, Passage] = {}
-    for p in [*(part[0] for part in by_part if part), *whole, *(p for part in by_part for p in part[1:])]:
-        if len(out) < k:
-            out.setdefault(p.chunk.chunk_id, p)
-    return [Passage(p.chunk, p.article, p.score, i + 1) for i, p in enumerate(out.values())]
 
 
 def _extractive(pipeline: Pipeline) -> ExtractiveBackend:

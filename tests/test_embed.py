@@ -115,30 +115,3 @@ def test_only_the_most_recent_texts_are_kept(counting):
     assert counting.calls == calls
     vectors("a wombat")
     assert counting.calls == calls + 1
-
-
-def test_a_question_in_two_parts_embeds_only_its_parts_in_one_call(seeded, counting):
-    pipeline = Pipeline(seeded.settings, embedder=counting, store=seeded.store)
-    answer = pipeline.ask("How does Ukraine come up in both the sanctions bill and Tillerson's remarks in Bonn?")
-    assert len({c.article.doc_id for c in answer.citations}) == 2
-    assert counting.calls == 1 and counting.texts == 2
-
-
-def test_a_question_asking_two_things_gets_the_mean_of_its_parts_vectors(counting, embedder):
-    vectors = QueryVectors(counting)
-    question = "Who was the US president at the Geneva summit, and who signed the 2017 sanctions bill?"
-    parts = ["Who was the US president at the Geneva summit?", "Who signed the 2017 sanctions bill?"]
-    vectors.prime_as_mean(question, parts)
-    assert (counting.calls, counting.texts) == (1, 2)  # the question itself is not embedded
-    mean = vectors(parts[0]) + vectors(parts[1])
-    assert np.allclose(vectors(question), mean / np.linalg.norm(mean), atol=1e-6)
-    assert counting.calls == 1
-    # and it points where the question's own vector does
-    assert float(vectors(question) @ embedder.embed([question])[0]) > 0.9
-
-
-def test_a_question_in_one_part_is_embedded_itself(counting, embedder):
-    vectors = QueryVectors(counting)
-    vectors.prime_as_mean("Who signed the bill?", [])
-    assert counting.texts == 1
-    assert np.allclose(vectors("Who signed the bill?"), embedder.embed(["Who signed the bill?"])[0], atol=1e-5)

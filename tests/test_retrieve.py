@@ -206,8 +206,9 @@ def test_a_sentence_a_page_repeats_in_every_chunk_proposes_only_one_chunk(pipeli
     assert sum(score == pytest.approx(top, abs=1e-6) for score in best.values()) == 1
 
 
-def test_a_question_and_its_parts_are_retrieved_as_each_alone_with_one_sentence_query(seeded):
-    """Two-part questions retrieve three times; their nearest sentences come from one Chroma query."""
+def test_several_queries_are_retrieved_as_each_alone_with_one_sentence_query(seeded):
+    """Several queries at once: their nearest sentences come from one Chroma query, and each gets what it would
+    alone."""
     queries = ["Who was the US president at the Geneva summit, and who signed the sanctions bill?",
                "Who was the US president at the Geneva summit", "who signed the sanctions bill"]
     alone = [seeded.retriever.retrieve(q, 5) for q in queries]
@@ -264,16 +265,6 @@ def test_after_an_abstention_a_follow_up_stays_on_the_article_retrieved_first(se
     previous = seeded.ask("What did Joe Biden's doctors say about his prostate cancer diagnosis?")
     assert previous.abstained and previous.passages
     assert conversation_articles(previous) == {previous.passages[0].article.doc_id}
-
-
-def test_each_part_keeps_its_best_passage_and_the_whole_question_ranks_the_rest():
-    from rag.pipeline import merge_parts
-
-    a, b, c, d, e = (passage(t, n) for n, t in enumerate(("alpha", "beta", "gamma", "delta", "epsilon"), 1))
-    merged = merge_parts([a, b, c], [[d, e], [b, e]], 4)  # parts' best: d and b; then the whole: a, (b), c
-    assert [p.chunk.text for p in merged] == ["delta", "beta", "alpha", "gamma"]  # e, a part's second, waits
-    assert [p.rank for p in merged] == [1, 2, 3, 4]
-    assert [p.chunk.text for p in merge_parts([a], [[d, c], []], 5)] == ["delta", "alpha", "gamma"]
 
 
 def test_collapsing_stops_once_enough_distinct_passages_are_kept():

@@ -6,8 +6,7 @@ answer-type match from named entities, someone's words for "what did … say", r
 model learned on the dev corpora turns into the probability that it is evidence (``model``). The answer quotes
 the likeliest sentence and those close behind it (``select``), leading with the entity the question asks for
 when it has one; it abstains when the learned answerability of the question is under the threshold calibrated on
-the dev corpora's unanswerable questions (``abstain``). A question that asks for several things is answered
-part by part (``rag.condense.parts_of``).
+the dev corpora's unanswerable questions (``abstain``).
 """
 
 from __future__ import annotations
@@ -89,18 +88,9 @@ class ExtractiveBackend:
         whole = self.score(query, passages)
         if not whole.candidates:
             return abstention(query, passages)
-        if query.parts:  # "Who met, and where?": the likeliest sentence for each part
-            context = f" ({', '.join(query.context)})" if query.context else ""
-            parts = [self.score(Query(text=part + context, question=part, context=query.context,
-                                      follows=query.follows), passages) for part in query.parts]
-            picks = [int(np.argmax(s.p)) for s in parts if len(s.p)]
-            best_of = {s.candidates[i].key: s.candidates[i] for s, i in zip(parts, picks, strict=True)}
-            chosen = list(best_of.values())
-            answerable = max([whole.answerable, *(s.answerable for s in parts)])
-        else:
-            chosen_ix = reading_order(whole.candidates, select(whole.candidates, whole.p, self.model))
-            chosen = [whole.candidates[i] for i in chosen_ix]
-            answerable = whole.answerable
+        chosen_ix = reading_order(whole.candidates, select(whole.candidates, whole.p, self.model))
+        chosen = [whole.candidates[i] for i in chosen_ix]
+        answerable = whole.answerable
         if answerable < self.threshold:
             answer = abstention(query, passages)
         else:
@@ -109,13 +99,11 @@ class ExtractiveBackend:
             first = chosen.index(best) if best in chosen else None
             if first:  # the sentence the answer leads with comes first
                 chosen.insert(0, chosen.pop(first))
-            answer = cited_answer(query, chosen, passages, lead if first is not None and not query.parts else None)
+            answer = cited_answer(query, chosen, passages, lead if first is not None else None)
         order = np.argsort(-whole.p)[:8]
         answer.trace["support"] = [
             {"doc_id": whole.candidates[i].article.doc_id, "start": whole.candidates[i].start,
              "end": whole.candidates[i].end, "p": round(float(whole.p[i]), 4)} for i in order]
         answer.trace["answerable"] = round(answerable, 4)
         answer.trace["threshold"] = round(self.threshold, 4)
-        if query.parts:
-            answer.trace["parts"] = list(query.parts)
         return answer
