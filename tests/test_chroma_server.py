@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEEDS
+from served import stop_server
 
 from rag.config import Settings
 from rag.errors import NewsragError
@@ -38,7 +39,8 @@ def chroma_url(tmp_path_factory):
     port = free_port()
     log = (folder / "server.log").open("wb")
     server = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(folder / "db"),
-                               "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+                               "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -50,11 +52,7 @@ def chroma_url(tmp_path_factory):
             assert server.poll() is None and time.monotonic() < deadline, (folder / "server.log").read_text()
             time.sleep(0.3)
     yield url
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    stop_server(server)
     log.close()
 
 
