@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,21 +14,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
-from served import stop_server
+from served import free_port, stop_server
 
 from rag.config import Settings
 from rag.errors import NewsragError
 from rag.pipeline import Pipeline
 
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
 QUESTIONS = ("What did Lavrov say in Manila?", "How did the Senate vote on the sanctions bill?",
              "What did Zakharova say about Crimea?")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
