@@ -91,7 +91,7 @@ _CHAT_WORD = re.compile(rf"(?<![\w.'’-])({'|'.join(_CHAT_WORDS)})(?![\w.'’-]
 def plain(question: str, known: Callable[[str], bool] | None = None) -> str:
     """The question without what a spoken or chatty one says around it, so that it opens with what it asks,
     and with chat spellings of question words spelt out; never a single capital letter (the initial of a name:
-    "B R Gavai") or a word the articles use (``known``).
+    "B R Osei") or a word the articles use (``known``).
 
     >>> plain("um hey can you tell me when norland annexed ostland please")
     'when norland annexed ostland'
@@ -99,14 +99,14 @@ def plain(question: str, known: Callable[[str], bool] | None = None) -> str:
     ('who signed the bill?', 'what did Okonjo say?')
     >>> plain("Tell me what Halvorsen said in Lund."), plain("Did Ferreira sign it?")
     ('what Halvorsen said in Lund.', 'Did Ferreira sign it?')
-    >>> plain("wat did u say abt russias sanctions, whats the vote")
-    "what did you say about russias sanctions, what's the vote"
-    >>> plain("What did the U.S. say?"), plain("Which judge sat with Justice B R Gavai?")
-    ('What did the U.S. say?', 'Which judge sat with Justice B R Gavai?')
+    >>> plain("wat did u say abt norlands sanctions, whats the vote")
+    "what did you say about norlands sanctions, what's the vote"
+    >>> plain("What did the U.S. say?"), plain("Which judge sat with Justice B R Osei?")
+    ('What did the U.S. say?', 'Which judge sat with Justice B R Osei?')
     >>> plain("Short answer: um, where did they meet?"), plain("Just the countries: who does the bill hit?")
     ('where did they meet?', 'who does the bill hit?')
-    >>> plain("someone told me the scandal was about Bannon. correct?"), plain("Obama, right? Who else?")
-    ('the scandal was about Bannon?', 'Obama? Who else?')
+    >>> plain("someone told me the scandal was about Marsh. correct?"), plain("Kessler, right? Who else?")
+    ('the scandal was about Marsh?', 'Kessler? Who else?')
     """
     def respell(m: re.Match[str]) -> str:
         word = m[0]
