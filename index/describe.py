@@ -114,6 +114,26 @@ def find_date(header: list[str]) -> date | None:
     return None
 
 
+def read_date(value: str | None) -> date | None:
+    """A date as a person or a spreadsheet writes it ("2017-08-06", a longer ISO timestamp, "6 August 2017",
+    "Aug 6, 2017"): day, month and year, or ``None``.
+
+    >>> read_date("6 August 2017"), read_date("2017-08-06T10:00:00"), read_date("August 2017"), read_date(" ")
+    (datetime.date(2017, 8, 6), datetime.date(2017, 8, 6), None, None)
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    import dateparser
+
+    found = dateparser.parse(text, languages=["en"], settings={"REQUIRE_PARTS": ["day", "month", "year"]})
+    return found.date() if found else None
+
+
 _CALENDAR_WORDS = tuple(w.lower() for w in (*calendar.month_name[1:], *calendar.day_name))
 _DATE_TOKEN = re.compile(r"[^\W\d_]+|\d+")
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from index.describe import read_date
 from index.load import RawDocument
 from index.types import Details
 from rag.errors import InputError
@@ -108,17 +108,4 @@ def details_of(row: dict[str, Any]) -> Details:
     if source is None and url:
         host = urlparse(url).hostname or ""
         source = host.removeprefix("www.") or None
-    return Details(title=field("title"), source=source, published=_date(field("date", "published")))
-
-
-def _date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        pass
-    import dateparser
-
-    found = dateparser.parse(value, settings={"STRICT_PARSING": True})
-    return found.date() if found else None
+    return Details(title=field("title"), source=source, published=read_date(field("date", "published")))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from index.describe import read_date
 from index.types import Details
 from rag.errors import NewsragError
 
@@ -49,16 +50,9 @@ def parse_date(value: Any, name: str = "Date") -> date | None:
     text = str(value or "").strip()
     if not text:
         return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        pass
-    import dateparser
-
-    found = dateparser.parse(text, languages=["en"], settings={"REQUIRE_PARTS": ["day", "month", "year"]})
-    if found is None:
+    if (found := read_date(text)) is None:
         raise NewsragError(f"{name} must be a date with day, month and year, like 2017-08-06; got {text!r}.")
-    return found.date()
+    return found
 
 
 def details(title: Any, source: Any, published: Any) -> Details:
