@@ -274,7 +274,7 @@ def warm_queries(store: Path, questions: list[str], runs: int) -> dict[str, Any]
 
 
 def questions_from(files: list[Path], n: int = 30) -> list[str]:
-    """A question per article, from its opening words: "What happened: <first 12 words>?" (general, no wording
+    """A question per article, from its opening words: "What about <first 12 words>?" (general, no wording
     of any corpus chosen by hand)."""
     out = []
     for path in files[:n]:

@@ -33,7 +33,6 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -228,15 +227,13 @@ def _z(v: np.ndarray) -> np.ndarray:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from eval.corpus import DEFAULT_DATA_ROOT, corpus_names, load_corpus
-    from eval.train import collect
+    from eval.corpus import corpus_names, load_corpus
+    from eval.train import collect, corpus_arguments
     from index.embed import resolve_model
     from rag.config import Settings
 
     parser = argparse.ArgumentParser(prog="python -m eval.rank_study", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=None, help="newsrag's data folder [.newsrag]")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT, help="where the corpora's articles are")
-    parser.add_argument("--retrieval-cache", type=Path, default=None, help="as eval.train's")
+    corpus_arguments(parser)
     parser.add_argument("--add-seeds", action="store_true", help="also train on the seeds' questions")
     parser.add_argument("--quoting", action="store_true", help="also measure how many sentences to quote")
     parser.add_argument("--cross-encoder", metavar="CORPUS", default=None,

@@ -237,17 +237,24 @@ def cross_validate(examples: Sequence[Example]) -> dict[str, dict[str, float]]:
     return out
 
 
+def corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that retrieves the dev corpora's questions (this one, ``eval.rank_study``)."""
+    from eval.corpus import DEFAULT_DATA_ROOT
+
+    parser.add_argument("--data-dir", type=Path, default=None, help="newsrag's data folder [.newsrag]")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT, help="where the corpora's articles are")
+    parser.add_argument("--retrieval-cache", type=Path, default=None,
+                        help="a file keeping each question's retrieval between runs (while features change)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from eval.corpus import DEFAULT_DATA_ROOT, corpus_names, load_corpus, missing_data
+    from eval.corpus import corpus_names, load_corpus, missing_data
     from rag.answer.model import MODEL_PATH
 
     parser = argparse.ArgumentParser(prog="python -m eval.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=None, help="newsrag's data folder [.newsrag]")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT, help="where the corpora's articles are")
+    corpus_arguments(parser)
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help="the model file to write")
     parser.add_argument("--cv-only", action="store_true", help="only cross-validate; write nothing")
-    parser.add_argument("--retrieval-cache", type=Path, default=None,
-                        help="a file keeping each question's retrieval between runs (while features change)")
     parser.add_argument("--corpora", default="dev", help="'dev' or names joined by commas (never the test one)")
     args = parser.parse_args(argv)
 

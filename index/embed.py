@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from index.onnx_engine import OnnxEngine
 
-#: Batches of at most this many texts (a question and its parts) go to the ONNX engine in one call, unsorted.
+#: Batches of at most this many texts (a question, a warm-up's few) go to the ONNX engine in one call, unsorted.
 SHORT_BATCH = 8
 #: A batch of long texts holds no more characters than ``batch_size`` texts of this length: ONNX Runtime keeps
 #: the memory its largest batch needed, and a batch of 64 whole chunks took over a gigabyte more than torch.
@@ -143,7 +143,6 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-
     def _embed_sorted(self, engine: OnnxEngine, texts: list[str]) -> np.ndarray:
         """Many texts through the ONNX engine, longest first in batches of ``batch_size`` (as sentence-transformers
         orders them), returned in the order given."""
@@ -161,7 +160,7 @@ class SentenceTransformerEmbedder:
 
 class QueryVectors:
     """Query vectors, each text embedded once (the ``size`` most recent are kept). ``prime`` embeds the
-    texts not yet known in one batch: a question and its parts cost one model call, not one each.
+    texts not yet known in one batch: several questions cost one model call, not one each.
 
     Retrieval and answering both read the question's vector, and a follow-up asks its history again,
     so the same few texts are looked up many times. (``functools.lru_cache`` cannot be filled in batches.)
