@@ -88,22 +88,19 @@ class ExtractiveBackend:
         whole = self.score(query, passages)
         if not whole.candidates:
             return abstention(query, passages)
-        chosen_ix = reading_order(whole.candidates, select(whole.candidates, whole.p, self.model))
-        chosen = [whole.candidates[i] for i in chosen_ix]
-        answerable = whole.answerable
-        if answerable < self.threshold:
+        if whole.answerable < self.threshold:
             answer = abstention(query, passages)
         else:
-            best = whole.candidates[int(np.argmax(whole.p))]
+            picked = select(whole.candidates, whole.p, self.model)  # the likeliest first
+            best = whole.candidates[picked[0]]
+            chosen = [whole.candidates[i] for i in reading_order(whole.candidates, picked)]
+            chosen.insert(0, chosen.pop(chosen.index(best)))  # the sentence the answer leads with comes first
             lead = lead_span(whole.question, best, question_names(whole.question.text, whole.candidates))
-            first = chosen.index(best) if best in chosen else None
-            if first:  # the sentence the answer leads with comes first
-                chosen.insert(0, chosen.pop(first))
-            answer = cited_answer(query, chosen, passages, lead if first is not None else None)
+            answer = cited_answer(query, chosen, passages, lead)
         order = np.argsort(-whole.p)[:8]
         answer.trace["support"] = [
             {"doc_id": whole.candidates[i].article.doc_id, "start": whole.candidates[i].start,
              "end": whole.candidates[i].end, "p": round(float(whole.p[i]), 4)} for i in order]
-        answer.trace["answerable"] = round(answerable, 4)
+        answer.trace["answerable"] = round(whole.answerable, 4)
         answer.trace["threshold"] = round(self.threshold, 4)
         return answer
