@@ -164,7 +164,7 @@ class HybridRetriever:
 
     def retrieve_many(self, queries: Sequence[str], k: int, filters: Filters | None = None,
                       prefer: frozenset[str] = frozenset()) -> list[list[Passage]]:
-        """``retrieve`` for each query (a question and its parts), their nearest sentences found in one query."""
+        """``retrieve`` for each query (several questions), their nearest sentences found in one query."""
         with self.store.reading():  # Chroma's files are not written meanwhile; another process's commits are seen
             return self._retrieve_many(queries, k, filters, prefer)
 
