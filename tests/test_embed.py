@@ -4,6 +4,9 @@ embedded once, several new ones in a single model call."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,12 +23,38 @@ QUESTIONS = ["What did Lavrov say in Manila?", "How many senators voted against 
 
 def test_questions_go_through_onnx_and_get_torchs_vectors(embedder):
     assert embedder.engine is not None
-    assert embedder.engine.path.parent == embedder.cache_dir
+    assert embedder.engine.folder.parent == embedder.cache_dir
     onnx = embedder.embed(QUESTIONS)
     torch_ = embedder.stock().embed(QUESTIONS)
     assert np.abs(onnx - torch_).max() < 1e-5
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-6)
     assert onnx.dtype == np.float32 and onnx.shape == (4, embedder.dimension)
+
+
+def test_texts_past_the_models_token_limit_empty_or_accented_get_torchs_vectors_too(embedder):
+    texts = ["The council met again. " * 200, "", "  ", "Café-owners in Zürich said «non» — 12.5% (​)", "a" * 3000]
+    assert np.abs(embedder.embed(texts) - embedder.stock().embed(texts)).max() < 1e-5
+
+
+def test_an_export_on_disk_is_read_without_torch_or_sentence_transformers(embedder):
+    # A cold process on a library whose export exists: the question is embedded, torch is never imported.
+    assert embedder.engine is not None
+    script = f"""
+import sys
+import numpy as np
+from pathlib import Path
+from index.embed import SentenceTransformerEmbedder
+e = SentenceTransformerEmbedder(runtime="onnx", cache_dir=Path({str(embedder.cache_dir)!r}))
+vector = e.embed([{QUESTIONS[0]!r}])[0]
+print(e.dimension, " ".join(f"{{x:.6f}}" for x in vector))
+print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.splitlines()
+    dimension, *numbers = out[0].split()
+    assert int(dimension) == embedder.dimension
+    assert np.abs(np.array(numbers, dtype=float) - embedder.stock().embed(QUESTIONS[:1])[0]).max() < 1e-5
+    assert out[1] == "[]"
 
 
 def test_long_lists_go_through_onnx_longest_first_in_batches_and_come_back_in_order(embedder, monkeypatch):
@@ -46,8 +75,29 @@ def test_the_export_is_made_once_and_then_read(embedder, monkeypatch):
     first = embedder.engine  # exported into the run's folder
     assert first is not None
     monkeypatch.setattr(onnx_engine, "export", lambda *a: pytest.fail("exported again"))
-    again = OnnxEngine.load_or_export(embedder.model, embedder.cache_dir)
-    assert again is not None and again.path == first.path
+    again = OnnxEngine.load_or_export(embedder.model, embedder.cache_dir, first.folder.name)
+    assert again is not None and again.folder == first.folder
+    assert OnnxEngine.load(first.folder) is not None
+
+
+def test_a_damaged_export_is_made_again(embedder, tmp_path):
+    folder = tmp_path / "m-export"
+    assert OnnxEngine.load_or_export(embedder.model, tmp_path, folder.name) is not None
+    (folder / onnx_engine.ONNX_FILE).write_bytes(b"half a model")
+    assert OnnxEngine.load(folder) is None
+    again = OnnxEngine.load_or_export(embedder.model, tmp_path, folder.name)
+    assert again is not None and np.abs(again.embed(QUESTIONS) - embedder.stock().embed(QUESTIONS)).max() < 1e-5
+
+
+def test_the_export_is_named_after_the_model_folders_files(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"1234")
+    name = onnx_engine.export_name(model)
+    assert name == onnx_engine.export_name(model) and name is not None
+    (model / "weights.bin").write_bytes(b"12345")  # new weights: a new export
+    assert onnx_engine.export_name(model) != name
+    assert onnx_engine.export_name("some-org/some-hub-model") is None  # not on disk: named by its weights once loaded
 
 
 def test_a_failed_export_leaves_no_file_and_torch_does_the_work(embedder, tmp_path, monkeypatch, caplog):
@@ -64,11 +114,12 @@ def test_a_failed_export_leaves_no_file_and_torch_does_the_work(embedder, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_export_whose_vectors_drift_is_not_used(embedder, monkeypatch, caplog):
+def test_an_export_whose_vectors_drift_is_not_used(embedder, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(onnx_engine, "TOLERANCE", -1.0)  # any difference at all counts as drift
     with caplog.at_level(logging.WARNING):
-        assert OnnxEngine.load_or_export(embedder.model, embedder.cache_dir) is None
+        assert OnnxEngine.load_or_export(embedder.model, tmp_path) is None
     assert "differs by" in caplog.text
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_torch_runtime_writes_no_export(embedder, tmp_path):
