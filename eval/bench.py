@@ -25,6 +25,7 @@ import json
 import os
 import pstats
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -273,6 +274,28 @@ def warm_queries(store: Path, questions: list[str], runs: int) -> dict[str, Any]
             "ask_ms": {"median": statistics.median(ask), "p95": percentile(ask, 0.95)}}
 
 
+def scaled_queries(source: Path, root: Path, sizes: list[int], questions: list[str], runs: int) -> list[dict[str, Any]]:
+    """Warm latency on libraries of each size (``eval.scale``: the benchmark's library, then copies of it), each
+    measured in a process of its own for its peak memory, with the library's size on disk."""
+    from eval.scale import build
+
+    out = []
+    for n in sizes:
+        dest = root / f"scale-{n}"
+        t0 = time.perf_counter()
+        chunks = build(source, dest, n)
+        built = time.perf_counter() - t0
+        listed = root / "questions.json"
+        listed.write_text(json.dumps(questions), encoding="utf-8")
+        _, peak_mb, stdout = timed([sys.executable, "-m", "eval.bench", "--warm-worker", str(dest), str(listed),
+                                    str(runs)])
+        disk = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file()) / 2**20
+        out.append({**json.loads(stdout), "asked_for": n, "chunks": chunks, "build_s": built, "peak_mb": peak_mb,
+                    "disk_mb": disk})
+        shutil.rmtree(dest)
+    return out
+
+
 def questions_from(files: list[Path], n: int = 30) -> list[str]:
     """A question per article, from its opening words: "What about <first 12 words>?" (general, no wording
     of any corpus chosen by hand)."""
@@ -307,6 +330,11 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"warm, {warm['chunks']} chunks, {warm['questions']} questions: "
                      f"retrieve median {warm['retrieve_ms']['median']:.1f} ms p95 {warm['retrieve_ms']['p95']:.1f} ms; "
                      f"retrieve + answer median {warm['ask_ms']['median']:.1f} ms p95 {warm['ask_ms']['p95']:.1f} ms")
+    for row in result.get("scales", []):
+        r, a = row["retrieve_ms"], row["ask_ms"]
+        lines.append(f"warm, {row['chunks']:>7,} chunks (eval.scale): retrieve median {r['median']:.1f} ms p95 "
+                     f"{r['p95']:.1f}; retrieve + answer median {a['median']:.1f} ms p95 {a['p95']:.1f}; "
+                     f"peak {row['peak_mb']:,.0f} MB, {row['disk_mb']:,.0f} MB on disk")
     return "\n".join(lines)
 
 
@@ -318,11 +346,19 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=3, help="cold `newsrag ask` processes [3]")
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                         help="profile newsrag's ingest by stage (a second ingest) [on]")
+    parser.add_argument("--scales", default="1000,10000",
+                        help="warm latency on libraries of these many chunks, built from the benchmark's (eval.scale), "
+                             "joined by commas; '' for none [1000,10000]; add 100000 for the largest")
     parser.add_argument("--out", type=Path, default=Path("bench.json"))
     parser.add_argument("--llamaindex-worker", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--warm-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.llamaindex_worker:
         llamaindex_worker(*args.llamaindex_worker)
+        return
+    if args.warm_worker:
+        store, listed, runs = args.warm_worker
+        print(json.dumps(warm_queries(Path(store), json.loads(Path(listed).read_text(encoding="utf-8")), int(runs))))
         return
 
     with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
@@ -358,6 +394,8 @@ def main() -> None:
             result["cold_ask"] = cold_ask(root / "newsrag", questions[0], args.cold)
         if args.runs:
             result["warm"] = warm_queries(root / "newsrag", questions, args.runs)
+            sizes = sorted(int(x) for x in args.scales.split(",") if x.strip())
+            result["scales"] = scaled_queries(root / "newsrag", root, sizes, questions, args.runs)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(table(result))
     print(f"(all figures in {args.out})", file=sys.stderr)
