@@ -12,10 +12,12 @@ ingest finishes it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from index.annotate import annotate, encode
 from index.chunk import chunk_article
@@ -96,6 +98,31 @@ Progress = Callable[[int, int, str], None]
 #: New articles are embedded a group at a time, a group holding about this many texts (chunks and sentences): one
 #: model call for many small articles, and a kill loses no more than the article being stored.
 GROUP_TEXTS = 1024
+
+
+def chunk_vectors(chunks: list[Chunk], sentence_vectors: np.ndarray, bare: Iterator[np.ndarray]) -> np.ndarray:
+    """Each chunk's vector: the mean of its sentences' vectors weighted by their length in characters, normalised
+    (``sentence_vectors`` in the chunks' order); a chunk without sentences takes the next of ``bare``.
+
+    The sentences are what retrieval searches; a chunk's own vector serves filtered retrieval (Chroma filters on
+    chunk metadata) and the article's mean. The mean keeps a cosine of about 0.92 with the vector of the chunk's
+    whole text, and costs no model call.
+
+    >>> v = chunk_vectors([Chunk("c", "d", "Ab. Cdef.", 0, 9, ((0, 3), (4, 9)))], np.eye(2, dtype=np.float32), iter([]))
+    >>> [round(float(x), 3) for x in v[0]]  # weights 3 and 5
+    [0.514, 0.857]
+    """
+    rows = []
+    at = 0
+    for chunk in chunks:
+        if chunk.sentences:
+            weights = np.array([e - s for s, e in chunk.sentences], dtype=np.float32)
+            vector = weights @ sentence_vectors[at : at + len(chunk.sentences)]
+            at += len(chunk.sentences)
+        else:
+            vector = next(bare)
+        rows.append(vector / (np.linalg.norm(vector) or 1.0))
+    return np.asarray(rows, dtype=np.float32)
 
 
 def prepare(raw: RawDocument, details: Details | None = None) -> Article:
@@ -239,25 +266,26 @@ class Ingestor:
     def _write_group(self, group: list[tuple[int, Article, list[Chunk]]],
                      prepared: list[tuple[str, Article | InputError]],
                      finished: Callable[[int, FileResult], None]) -> None:
-        """Embed a group of new articles' chunks and sentences in one call (sentence-transformers sorts them by
-        length, so a short sentence is never padded to a long chunk) and find their sentences' entities in one
-        pass, then store each article whole, in order."""
+        """Embed a group of new articles' sentences in one call (sorted by length, so a short sentence is never
+        padded to a long one) and find their entities in one pass, then store each article whole, in order. A
+        chunk's vector is the mean of its sentences' (``chunk_vectors``): each word is read by the model once."""
         sentences = [[a.text[s:e] for c in chunks for s, e in c.sentences] for _, a, chunks in group]
-        texts = [t for (_, _, chunks), sents in zip(group, sentences, strict=True)
-                 for t in [*(c.text for c in chunks), *sents]]
+        bare = [c.text for _, _, chunks in group for c in chunks if not c.sentences]  # none today; embedded whole
         # the model is checked against the library's in the same call, before anything is written
         probe = [] if self.embedder.name in self.store.verified_models else [PROBE]
-        vectors = self.embedder.embed(texts + probe)
+        vectors = self.embedder.embed([s for sents in sentences for s in sents] + bare + probe)
         if probe:
             self.store.check_model(ModelRecord.of(self.embedder.name, vectors[-1]), record_if_new=True)
             vectors = vectors[:-1]
+        n_sentences = sum(map(len, sentences))
+        bare_vectors = iter(vectors[n_sentences:])
         entities = iter([encode(found) for found in annotate([s for sents in sentences for s in sents])])
         at = 0
         for (i, article, chunks), sents in zip(group, sentences, strict=True):
-            mine = vectors[at : at + len(chunks) + len(sents)]
-            at += len(chunks) + len(sents)
+            mine = vectors[at : at + len(sents)]
+            at += len(sents)
             old = [d for d in self.store.by_key(article.identity) if d != article.doc_id]
-            self.store.add(article, chunks, mine[: len(chunks)], mine[len(chunks) :],  # replaces ``old``
+            self.store.add(article, chunks, chunk_vectors(chunks, mine, bare_vectors), mine,  # replaces ``old``
                            sentence_entities=[next(entities) for _ in sents])
             finished(i, FileResult(prepared[i][0], "replaced" if old else "added", article.doc_id, len(chunks)))
 

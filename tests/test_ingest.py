@@ -78,6 +78,22 @@ def test_ingesting_the_seeds_adds_three_articles(seeds_ingested):
     )
 
 
+def test_each_sentence_is_embedded_once_and_a_chunk_vector_is_its_sentences_weighted_mean(pipeline, counting,
+                                                                                         seeds_copy):
+    pipeline = Pipeline(pipeline.settings, embedder=counting)
+    pipeline.ingest([seeds_copy])
+    chunks = pipeline.store.chunks.get(include=["metadatas", "embeddings"])
+    sentences = pipeline.store.sentences.get(include=["metadatas", "embeddings"])
+    # the model read every sentence once, a probe of the model, and no chunk text
+    assert counting.texts == len(sentences["ids"]) + 1
+    by_chunk: dict[str, list[tuple[int, np.ndarray]]] = {}
+    for meta, vector in zip(sentences["metadatas"], sentences["embeddings"], strict=True):
+        by_chunk.setdefault(meta["chunk_id"], []).append((meta["end"] - meta["start"], np.asarray(vector)))
+    for chunk_id, vector in zip(chunks["ids"], chunks["embeddings"], strict=True):
+        mean = sum(n * v for n, v in by_chunk[chunk_id])
+        assert np.allclose(vector, mean / np.linalg.norm(mean), atol=1e-5)
+
+
 def test_reingesting_unchanged_files_changes_nothing_and_embeds_nothing(ingested, counting, seeds_copy):
     ids, sentences = chunk_ids(ingested), sentence_ids(ingested)
     report = ingested.ingest([seeds_copy])
