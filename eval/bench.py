@@ -10,8 +10,8 @@ for them), on article files written into a temporary folder (the data is read wh
 into the project). Plain llama-index is ``VectorStoreIndex.from_documents`` with its default splitter into
 an embedded Chroma, the same packaged MiniLM model run by sentence-transformers on torch (``eval.baseline``).
 Peak memory is each process's own maximum resident set (``wait4``); "tokens embedded" counts the word pieces
-the model read (each stored text's, up to the model's 256-token limit, where llama-index's 1,024-token chunks
-are cut). ``--profile`` (on by default) runs the newsrag ingest once more under cProfile and says where its
+the model read (each embedded text's, up to the model's 256-token limit, where llama-index's 1,024-token chunks
+are cut): newsrag's sentences (its chunk vectors are their means), llama-index's chunks. ``--profile`` (on by default) runs the newsrag ingest once more under cProfile and says where its
 time goes, by stage.
 
 Figures are measured, never asserted: these machines are shared and noisy.
@@ -376,7 +376,7 @@ def main() -> None:
         from rag.config import Settings
 
         for key, client, names, run in (
-            ("newsrag", open_client(Settings(data_dir=root / "newsrag")), ["newsrag", "newsrag-sentences"], new),
+            ("newsrag", open_client(Settings(data_dir=root / "newsrag")), ["newsrag-sentences"], new),
             ("llamaindex", chromadb.PersistentClient(path=str(root / "llamaindex")), ["bench"], base),
         ):
             rates[key]["tokens embedded"] = tokens_embedded(client, names)
