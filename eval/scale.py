@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from index.store import Store, sentence_id
+from index.store import Addition, Store, sentence_id
 from index.types import Article, Chunk
 from rag.config import Settings
 
+#: Articles are written this many chunks at a time (``Store.add_many``: one commit sequence for all of them).
+GROUP_CHUNKS = 1000
 #: Standard deviation of the noise added to each coordinate of a copy's vectors (unit vectors of 384
 #: coordinates have coordinates of about 0.05): a copy's vector keeps a cosine of about 0.98 with the original.
 NOISE = 0.01
@@ -104,9 +106,16 @@ def build(source_dir: Path, dest_dir: Path, n_chunks: int, progress: bool = True
             dest.record_model(record)
         bar = tqdm(total=n_chunks, unit="chunk", desc=f"library of {n_chunks:,} chunks", disable=not progress,
                    file=sys.stderr)
+        group: list[Addition] = []
         for item in articles_for(source, n_chunks):
-            dest.add(item.article, item.chunks, item.chunk_vectors, item.sentence_vectors, item.entities)
-            bar.update(len(item.chunks))
+            group.append(Addition(item.article, item.chunks, item.chunk_vectors, item.sentence_vectors, item.entities))
+            if sum(len(a.chunks) for a in group) >= GROUP_CHUNKS:
+                dest.add_many(group)
+                bar.update(sum(len(a.chunks) for a in group))
+                group = []
+        if group:
+            dest.add_many(group)
+            bar.update(sum(len(a.chunks) for a in group))
         bar.close()
     return dest.count()
 
