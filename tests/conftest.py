@@ -100,19 +100,24 @@ def store_kind(request) -> str:
     return getattr(request, "param", "folder")
 
 
-def library_settings(kind: str, data_dir: Path, server: ChromaServer, **fields):
-    """Settings of a new, empty library in ``data_dir`` or, for "server", in fresh collections on the server."""
+@pytest.fixture(scope="session")
+def library_settings(chroma_server):
+    """``library_settings(kind, data_dir)``: the settings of a new, empty library, a Chroma folder in ``data_dir``
+    ("folder") or fresh collections on the run's Chroma server ("server", ``data_dir`` keeping the BM25 cache)."""
     from rag.config import Settings
 
-    if kind == "server":
-        return Settings(data_dir=data_dir, chroma_url=server.url, collection=server.collection(), **fields)
-    return Settings(data_dir=data_dir, **fields)
+    def library_settings(kind: str, data_dir: Path) -> Settings:
+        if kind == "server":
+            return Settings(data_dir=data_dir, chroma_url=chroma_server.url, collection=chroma_server.collection())
+        return Settings(data_dir=data_dir)
+
+    return library_settings
 
 
 @pytest.fixture
-def settings(tmp_path, store_kind, chroma_server):
+def settings(tmp_path, store_kind, library_settings):
     """A new, empty library: a Chroma folder under tmp_path, or fresh collections on the Chroma server."""
-    return library_settings(store_kind, tmp_path / "store", chroma_server)
+    return library_settings(store_kind, tmp_path / "store")
 
 
 @pytest.fixture
@@ -124,7 +129,7 @@ def pipeline(settings, embedder):
 
 
 @pytest.fixture(scope="session")
-def seeded_on(tmp_path_factory, embedder, chroma_server):
+def seeded_on(tmp_path_factory, embedder, library_settings):
     """``seeded_on(kind)``: a pipeline with the three seed articles ingested into a library on that store
     ("folder" or "server"), made the first time it is asked for; read-only, shared by the whole run."""
     from rag.pipeline import Pipeline
@@ -133,7 +138,7 @@ def seeded_on(tmp_path_factory, embedder, chroma_server):
 
     def seeded_on(kind: str):
         if kind not in libraries:
-            settings = library_settings(kind, tmp_path_factory.mktemp(f"seeded-{kind}"), chroma_server)
+            settings = library_settings(kind, tmp_path_factory.mktemp(f"seeded-{kind}"))
             pipe = Pipeline(settings, embedder=embedder)
             report = pipe.ingest([SEEDS])
             assert report.ok, report.results
