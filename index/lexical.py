@@ -51,7 +51,7 @@ class LexicalIndex:
             if version is None and max_age and now - self._checked < max_age:
                 return False
         self._checked, self._version = now, version  # read before the fingerprint: a write meanwhile is seen next time
-        current = self.store.fingerprint()
+        current = self.store.fingerprint(max_age)  # on a server, a manifest no older than the check asked for
         if self._bm25 is not None and self._fingerprint == current:
             return True
         self._bm25, self._fingerprint = self._load(current), current

@@ -64,8 +64,9 @@ ENTITIES_VERSION = "en_core_web_sm-3.8"
 SENTENCE_CACHE = 4096
 #: Rows read from Chroma per page.
 _PAGE = 5000
-#: A store whose files this process cannot see (a Chroma server) re-reads its manifest after this many seconds.
-_SERVER_MAX_AGE = 2.0
+#: A store whose files this process cannot see (a Chroma server) re-reads its manifest after this many seconds
+#: (unless its caller asks for a fresher one): another process's commits are seen within it.
+SERVER_MAX_AGE = 2.0
 
 WRITING, COMPLETE, DELETING = "writing", "complete", "deleting"
 
@@ -508,12 +509,12 @@ class Store:
 
     # -- the manifest --------------------------------------------------------------------------------
 
-    def _complete_rows(self) -> dict[str, dict[str, Any]]:
-        """Every complete article's manifest row, by doc_id (read once per commit seen, or per two seconds on a
-        server)."""
+    def _complete_rows(self, max_age: float = SERVER_MAX_AGE) -> dict[str, dict[str, Any]]:
+        """Every complete article's manifest row, by doc_id (read once per commit seen, or on a server once it is
+        ``max_age`` seconds old)."""
         snap = self._snapshot
         now = time.monotonic()
-        if snap is not None and (self.embedded or now - snap.taken < _SERVER_MAX_AGE):
+        if snap is not None and (self.embedded or now - snap.taken < max_age):
             return snap.rows
         rows = {m["doc_id"]: m for m in self._manifest_metadata(where={"state": COMPLETE})}
         self._snapshot = _Snapshot(self._token, now, rows)
@@ -546,9 +547,10 @@ class Store:
         return sum(int(m["chunks"]) for m in self._complete_rows().values())
 
     @_reads
-    def fingerprint(self) -> str:
-        """Changes whenever the set of complete articles changes (what the BM25 cache is named by)."""
-        rows = self._complete_rows()
+    def fingerprint(self, max_age: float = SERVER_MAX_AGE) -> str:
+        """Changes whenever the set of complete articles changes (what the BM25 cache is named by). On a server it
+        is that of a manifest read at most ``max_age`` seconds ago (0: read now)."""
+        rows = self._complete_rows(max_age)
         # an article whose details were edited in place (``update_details``) keeps its id but not its metadata:
         # the BM25 index is rebuilt, and the chunks this process keeps are read again
         edits = sorted(f"{doc_id}:{row['details']}" for doc_id, row in rows.items() if row.get("details"))

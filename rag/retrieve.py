@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from index.lexical import LexicalIndex
-from index.store import Store
+from index.store import SERVER_MAX_AGE, Store
 from index.types import Chunk
 from rag.types import ArticleInfo, Filters, Passage
 
@@ -180,7 +180,7 @@ class HybridRetriever:
             self._index_generation, self._fusions = self.store.generation, {}
         pool = max(k * _POOL, 10)
         metadata_filters = to_metadata_filters(filters or Filters())
-        fresh = self.lexical.refresh(max_age=2.0)  # another process may have changed the store
+        fresh = self.lexical.refresh(max_age=SERVER_MAX_AGE)  # another process may have changed the store
         # Without filters the same retrievers serve every query until the BM25 index is rebuilt (building
         # them costs ~1 ms a query).
         key = (pool, id(self.lexical.index)) if metadata_filters is None else None

@@ -1,18 +1,26 @@
 """Shared fixtures: the real packaged embedding model, real Chroma under tmp_path, no network.
 
 The network is blocked for every test (pytest-socket); only loopback is allowed, for the Gradio
-server that the UI tests start themselves.
+server that the UI tests start themselves and for the Chroma server (``chroma run``) started here.
+
+**Both stores.** A module marked ``pytest.mark.both_stores`` runs each of its tests that uses a
+library (``settings``, ``pipeline``, or anything built on ``store_kind``) twice: on an embedded
+Chroma folder under tmp_path (``[folder]``) and on one real Chroma server for the whole run
+(``[server]``), each test in collections of its own. ``pytest.mark.folder_only`` keeps a test
+that is about the folder itself (its files, its locks) on the folder.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import pytest_socket
+from served import ChromaServer
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -22,6 +30,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 LOOPBACK = ["127.0.0.1", "localhost", "::1"]
+#: Where a library can live: an embedded Chroma folder, or a Chroma server.
+STORES = ("folder", "server")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests of a ``both_stores`` module that use a library run on each store, unless marked ``folder_only``."""
+    node = metafunc.definition
+    if ("store_kind" in metafunc.fixturenames and node.get_closest_marker("both_stores")
+            and not node.get_closest_marker("folder_only")):
+        metafunc.parametrize("store_kind", STORES, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -62,31 +80,78 @@ def counting(embedder) -> CountingEmbedder:
     return CountingEmbedder(embedder)
 
 
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory) -> Iterator[ChromaServer]:
+    """One Chroma server for the whole run, started only if a test uses it, stopped at the end."""
+    server = ChromaServer(lambda: tmp_path_factory.mktemp("chroma-server"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path):
+def chroma_url(chroma_server) -> str:
+    """The URL of the run's Chroma server (started now if no test has used it yet)."""
+    return chroma_server.url
+
+
+@pytest.fixture
+def store_kind(request) -> str:
+    """Where this test's library lives: "folder", unless its module runs it on both stores (``STORES``)."""
+    return getattr(request, "param", "folder")
+
+
+@pytest.fixture(scope="session")
+def library_settings(chroma_server):
+    """``library_settings(kind, data_dir)``: the settings of a new, empty library, a Chroma folder in ``data_dir``
+    ("folder") or fresh collections on the run's Chroma server ("server", ``data_dir`` keeping the BM25 cache)."""
     from rag.config import Settings
 
-    return Settings(data_dir=tmp_path / "store")
+    def library_settings(kind: str, data_dir: Path) -> Settings:
+        if kind == "server":
+            return Settings(data_dir=data_dir, chroma_url=chroma_server.url, collection=chroma_server.collection())
+        return Settings(data_dir=data_dir)
+
+    return library_settings
+
+
+@pytest.fixture
+def settings(tmp_path, store_kind, library_settings):
+    """A new, empty library: a Chroma folder under tmp_path, or fresh collections on the Chroma server."""
+    return library_settings(store_kind, tmp_path / "store")
 
 
 @pytest.fixture
 def pipeline(settings, embedder):
-    """An empty pipeline over a real Chroma folder under tmp_path."""
+    """An empty pipeline over a real Chroma folder under tmp_path (or fresh collections on the server)."""
     from rag.pipeline import Pipeline
 
     return Pipeline(settings, embedder=embedder)
 
 
 @pytest.fixture(scope="session")
-def seeded(tmp_path_factory, embedder):
-    """A pipeline with the three seed articles ingested; read-only, shared by the whole run."""
-    from rag.config import Settings
+def seeded_on(tmp_path_factory, embedder, library_settings):
+    """``seeded_on(kind)``: a pipeline with the three seed articles ingested into a library on that store
+    ("folder" or "server"), made the first time it is asked for; read-only, shared by the whole run."""
     from rag.pipeline import Pipeline
 
-    pipe = Pipeline(Settings(data_dir=tmp_path_factory.mktemp("seeded")), embedder=embedder)
-    report = pipe.ingest([SEEDS])
-    assert report.ok, report.results
-    return pipe
+    libraries = {}
+
+    def seeded_on(kind: str):
+        if kind not in libraries:
+            settings = library_settings(kind, tmp_path_factory.mktemp(f"seeded-{kind}"))
+            pipe = Pipeline(settings, embedder=embedder)
+            report = pipe.ingest([SEEDS])
+            assert report.ok, report.results
+            libraries[kind] = pipe
+        return libraries[kind]
+
+    return seeded_on
+
+
+@pytest.fixture(scope="session")
+def seeded(seeded_on):
+    """A pipeline with the three seed articles ingested into a Chroma folder; read-only, shared by the whole run."""
+    return seeded_on("folder")
 
 
 @pytest.fixture

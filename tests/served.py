@@ -1,14 +1,19 @@
-"""A real `newsrag serve` in a subprocess, on a free loopback port, for the UI tests."""
+"""Real servers in subprocesses, on free loopback ports: `newsrag serve` for the UI tests, `chroma run` for the
+libraries on a Chroma server."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,9 +28,6 @@ def free_port() -> int:
 def start_server(data_dir: Path, log: Path, timeout: float = 150, **env_vars: str) -> tuple[subprocess.Popen, str]:
     """Start `newsrag --data-dir DATA serve --port PORT` (with these environment variables) and wait until it
     answers HTTP."""
-    import urllib.error
-    import urllib.request
-
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NEWSRAG_AUTH": "", **env_vars}
     out = log.open("wb")
@@ -71,3 +73,51 @@ def serving(tmp_path_factory, name: str) -> Iterator[str]:
         yield url
     finally:
         stop_server(proc)
+
+
+class ChromaServer:
+    """A real ``chroma run --path … --port …`` (the chromadb package's server) on a free loopback port, started
+    the first time its ``url`` is asked for; ``collection()`` names a collection no other test has used."""
+
+    def __init__(self, folder_factory: Callable[[], Path]) -> None:
+        self._folder_factory = folder_factory
+        self._process: subprocess.Popen | None = None
+        self._url: str | None = None
+        self._names = itertools.count(1)
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = self._start()
+        return self._url
+
+    def collection(self) -> str:
+        """A fresh collection name (``Settings.collection``), so tests never see each other's data."""
+        return f"test-{next(self._names):04d}"
+
+    def _start(self, timeout: float = 120) -> str:
+        folder = self._folder_factory()
+        port = free_port()
+        log_path = folder / "server.log"
+        with log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(folder / "db"),
+                 "--host", "127.0.0.1", "--port", str(port)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
+                    json.load(reply)
+                return url
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"chroma run did not answer on {url}:\n{log_path.read_text()[-3000:]}") from None
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop_server(self._process)
+            self._process = None

@@ -5,16 +5,13 @@ restart (the BM25 index follows the server's collection)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from served import free_port, stop_server
+from served import ChromaServer, free_port
 
 from rag.config import Settings
 from rag.errors import NewsragError
@@ -26,40 +23,17 @@ QUESTIONS = ("What did Lavrov say in Manila?", "How did the Senate vote on the s
              "What did Zakharova say about Crimea?")
 
 
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory):
-    """A Chroma server of its own, as `chroma run --path … --port …` starts it."""
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(folder / "db"),
-                               "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
-                json.load(reply)
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, (folder / "server.log").read_text()
-            time.sleep(0.3)
-    yield url
-    stop_server(server)
-    log.close()
-
-
-def on_server(url: str, tmp_path: Path, collection: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", chroma_url=url, collection=collection)
+def on_server(server: ChromaServer, tmp_path: Path) -> Settings:
+    """A new library on the run's Chroma server (``conftest.chroma_server``), in collections of its own."""
+    return Settings(data_dir=tmp_path / "data", chroma_url=server.url, collection=server.collection())
 
 
 def spans(answer) -> list[tuple[str, int, int, str]]:
     return [(c.article.file, c.start, c.end, c.quote) for c in answer.citations]
 
 
-def test_the_seeds_on_a_server_give_the_answers_and_citations_of_the_folder(chroma_url, tmp_path, embedder, seeded):
-    pipeline = Pipeline(on_server(chroma_url, tmp_path, "answers"), embedder=embedder)
+def test_the_seeds_on_a_server_give_the_answers_and_citations_of_the_folder(chroma_server, tmp_path, embedder, seeded):
+    pipeline = Pipeline(on_server(chroma_server, tmp_path), embedder=embedder)
     report = pipeline.ingest([SEEDS])
     assert report.ok and [r.status for r in report.results] == ["added"] * 3, report.results
     assert not (tmp_path / "data" / "chroma").exists()  # the vectors live on the server, not in the folder
@@ -71,9 +45,9 @@ def test_the_seeds_on_a_server_give_the_answers_and_citations_of_the_folder(chro
             assert pipeline.store.article(c.article.doc_id).text[c.start:c.end] == c.quote
 
 
-def test_on_a_server_unchanged_articles_do_no_work_and_a_changed_one_replaces_its_chunks(chroma_url, tmp_path,
+def test_on_a_server_unchanged_articles_do_no_work_and_a_changed_one_replaces_its_chunks(chroma_server, tmp_path,
                                                                                         embedder, seeds_copy):
-    pipeline = Pipeline(on_server(chroma_url, tmp_path, "changes"), embedder=embedder)
+    pipeline = Pipeline(on_server(chroma_server, tmp_path), embedder=embedder)
     assert pipeline.ingest([seeds_copy]).ok
     chunks = pipeline.store.chunks.count()
     again = pipeline.ingest([seeds_copy])
@@ -89,9 +63,10 @@ def test_on_a_server_unchanged_articles_do_no_work_and_a_changed_one_replaces_it
     assert "six times a day" in answer.text and answer.citations[0].article.file == changed.name
 
 
-def test_another_process_ingesting_through_the_server_is_answered_from_without_a_restart(chroma_url, tmp_path,
+def test_another_process_ingesting_through_the_server_is_answered_from_without_a_restart(chroma_server, tmp_path,
                                                                                           embedder):
-    settings = on_server(chroma_url, tmp_path, "two-processes")
+    settings = on_server(chroma_server, tmp_path)
+    chroma_url = chroma_server.url
     reader = Pipeline(settings, embedder=embedder)
     assert reader.ingest([SEEDS]).ok
     news = tmp_path / "news"
@@ -114,5 +89,6 @@ def test_another_process_ingesting_through_the_server_is_answered_from_without_a
 
 
 def test_a_server_that_does_not_answer_is_a_clear_error(tmp_path, embedder):
+    nowhere = Settings(data_dir=tmp_path / "data", chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(NewsragError, match="Chroma server"):
-        Pipeline(on_server(f"http://127.0.0.1:{free_port()}", tmp_path, "nowhere"), embedder=embedder).store.articles()
+        Pipeline(nowhere, embedder=embedder).store.articles()

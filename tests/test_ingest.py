@@ -1,9 +1,11 @@
-"""Ingest: files → articles in a real Chroma store; idempotent, replacing, and all-or-nothing per file."""
+"""Ingest: files → articles in a real Chroma store; idempotent, replacing, and all-or-nothing per file. Each test
+on a library runs on a Chroma folder and on a Chroma server (``[folder]``, ``[server]``: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import numpy as np
 import pytest
 
 from index.clean import clean
-from index.ingest import FileResult
+from index.ingest import FileResult, IngestReport
+from index.store import SERVER_MAX_AGE
 from index.types import Details
 from rag.config import Settings
 from rag.pipeline import Pipeline
@@ -20,6 +23,8 @@ from rag.types import Filters
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
 NEW_PARAGRAPH = "\nLavrov later told reporters in Manila that the quokka was not discussed.\n"
+
+pytestmark = pytest.mark.both_stores  # every test on a library runs on a Chroma folder and on a Chroma server
 
 
 def chunk_ids(pipeline: Pipeline, file: str | None = None) -> list[str]:
@@ -35,13 +40,51 @@ def sentence_doc_ids(pipeline: Pipeline) -> set[str]:
     return {m["doc_id"] for m in pipeline.store.sentences.get(include=["metadatas"])["metadatas"]}
 
 
+def seen_by_a_running_pipeline(settings: Settings) -> None:
+    """Wait until another pipeline's commit is seen by one already running: at once on a folder (its generation
+    file changes); a Chroma server has no file to look at, so there the library is re-read once the last look is
+    ``SERVER_MAX_AGE`` seconds old."""
+    if settings.chroma_url:
+        time.sleep(SERVER_MAX_AGE)
+
+
+def copy_library(source: Pipeline, target: Pipeline) -> None:
+    """Every row of ``source``'s collections (ids, vectors, texts, metadata), their collection metadata (the
+    embedding model the library was built with) and its BM25 cache, into ``target``'s new, empty library: on a
+    Chroma server, what copying the data folder does for an embedded one."""
+    for name in ("chunks", "sentences", "manifest"):
+        rows, into = getattr(source.store, name), getattr(target.store, name)
+        got = rows.get(include=["embeddings", "documents", "metadatas"])
+        documents = got["documents"] if any(d is not None for d in got["documents"]) else None
+        into.add(ids=got["ids"], embeddings=got["embeddings"], documents=documents, metadatas=got["metadatas"])
+        marks = {k: v for k, v in (rows.metadata or {}).items() if not k.startswith("hnsw:")}
+        if marks:
+            into.modify(metadata=marks)
+    shutil.copytree(source.settings.bm25_dir, target.settings.bm25_dir)
+
+
 @pytest.fixture(scope="module")
-def seeds_ingested(tmp_path_factory, embedder):
-    """The seeds ingested once into a fresh store (embedding is the slow part; tests copy this folder)."""
-    articles = tmp_path_factory.mktemp("seeds") / "articles"
-    shutil.copytree(SEEDS, articles)
-    pipe = Pipeline(Settings(data_dir=tmp_path_factory.mktemp("template") / "store"), embedder=embedder)
-    return pipe, pipe.ingest([articles])
+def templates(tmp_path_factory, embedder, library_settings):
+    """``templates(kind)``: the seeds ingested once into a fresh library on that store, with its report (embedding
+    is the slow part; tests copy this library)."""
+    made: dict[str, tuple[Pipeline, IngestReport]] = {}
+
+    def template(kind: str) -> tuple[Pipeline, IngestReport]:
+        if kind not in made:
+            articles = tmp_path_factory.mktemp(f"seeds-{kind}") / "articles"
+            shutil.copytree(SEEDS, articles)
+            store = tmp_path_factory.mktemp(f"template-{kind}") / "store"
+            pipe = Pipeline(library_settings(kind, store), embedder=embedder)
+            made[kind] = pipe, pipe.ingest([articles])
+        return made[kind]
+
+    return template
+
+
+@pytest.fixture
+def seeds_ingested(templates, store_kind) -> tuple[Pipeline, IngestReport]:
+    """The seeds ingested once into a library on the store this test runs on, and the report of that ingest."""
+    return templates(store_kind)
 
 
 @pytest.fixture
@@ -57,9 +100,13 @@ def ingested_from(seeds_ingested):
 
 @pytest.fixture
 def ingested(seeds_ingested, settings, counting) -> Pipeline:
-    """A writable store holding the three seeds (a copy of ``seeds_ingested``'s folder), counting embeddings."""
+    """A writable library holding the three seeds (a copy of ``seeds_ingested``'s: its folder, or its collections on
+    the server), counting embeddings."""
     template, _ = seeds_ingested
-    shutil.copytree(template.settings.data_dir, settings.data_dir)
+    if settings.chroma_url:
+        copy_library(template, Pipeline(settings, embedder=counting))
+    else:
+        shutil.copytree(template.settings.data_dir, settings.data_dir)
     return Pipeline(settings, embedder=counting)
 
 
@@ -176,7 +223,7 @@ def test_every_bad_file_fails_with_its_name_and_reason_and_the_store_is_unchange
 
 def test_a_file_over_the_size_limit_fails_and_names_the_limit(ingested, settings, embedder, tmp_path):
     before = chunk_ids(ingested)
-    small = Pipeline(Settings(data_dir=settings.data_dir, max_file_bytes=1_000), embedder=embedder)
+    small = Pipeline(settings.model_copy(update={"max_file_bytes": 1_000}), embedder=embedder)
     big = tmp_path / "long.txt"
     big.write_text("Lavrov met Tillerson in Manila. " * 50)  # 1,600 bytes
 
@@ -288,7 +335,8 @@ def test_a_store_whose_files_it_cannot_see_checks_that_bm25_hits_still_exist(ing
     from index.store import Store
 
     running = Pipeline(settings, embedder=embedder, store=Store(settings, client=ingested.store.client))
-    assert running.store.version() is None and ingested.store.version() is not None
+    assert running.store.version() is None
+    assert (ingested.store.version() is None) == bool(settings.chroma_url)  # a folder's own store sees its files
     assert F001 in {p.article.file for p in running.retriever.retrieve("Zakharova Crimea", 5)}
 
     Pipeline(settings, embedder=embedder).delete("001")
@@ -368,6 +416,7 @@ def test_another_process_sees_an_edit_at_once(ingested, settings, embedder):
     running = Pipeline(settings, embedder=embedder)
     assert running.ask("How did the Senate vote on the sanctions bill?").citations[0].article.title != "Vote"
     Pipeline(settings, embedder=embedder).update_details("000", Details(title="Vote"))
+    seen_by_a_running_pipeline(settings)
     answer = running.ask("How did the Senate vote on the sanctions bill?")
     assert {p.article.title for p in answer.passages if p.article.file == F000} == {"Vote"}
 
@@ -406,8 +455,9 @@ def test_retrieval_in_a_running_pipeline_finds_an_article_another_process_added(
     extra = tmp_path / "zoo.txt"
     extra.write_text("Lavrov said in Manila that the quokka was not discussed.", encoding="utf-8")
     assert Pipeline(settings, embedder=embedder).ingest([extra]).ok
+    seen_by_a_running_pipeline(settings)
 
-    # at once: the query sees that the database file changed and brings its BM25 index up to date
+    # at once on a folder: the query sees that the database file changed and brings its BM25 index up to date
     assert "zoo.txt" in {p.article.file for p in running.retriever.retrieve("quokka Manila", 5)}
 
 

@@ -1,5 +1,6 @@
 """Retrieve: sentence-level dense + BM25 fused by distribution-based scores over the seeds; filters;
-near-duplicate collapse; follow-ups kept on the conversation's article."""
+near-duplicate collapse; follow-ups kept on the conversation's article. Each test on a library runs on a
+Chroma folder and on a Chroma server (``[folder]``, ``[server]``: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ from rag.retrieve import collapse_near_duplicates, shingles
 from rag.types import ArticleInfo, Filters, Passage
 
 F000, F001, F002 = "000_8a1e73fa9af65f5f.txt", "001_96ac95c0c53d5726.txt", "002_95e9d33b01bd44bf.txt"
+
+pytestmark = pytest.mark.both_stores  # every test on a library runs on a Chroma folder and on a Chroma server
+
+
+@pytest.fixture
+def seeded(seeded_on, store_kind):
+    """The seeds' library on the store this test runs on (conftest's session ``seeded`` is the folder's)."""
+    return seeded_on(store_kind)
 
 
 @pytest.mark.parametrize(
