@@ -11,8 +11,10 @@ into the project). Plain llama-index is ``VectorStoreIndex.from_documents`` with
 an embedded Chroma, the same packaged MiniLM model run by sentence-transformers on torch (``eval.baseline``).
 Peak memory is each process's own maximum resident set (``wait4``); "tokens embedded" counts the word pieces
 the model read (each embedded text's, up to the model's 256-token limit, where llama-index's 1,024-token chunks
-are cut): newsrag's sentences (its chunk vectors are their means), llama-index's chunks. ``--profile`` (on by default) runs the newsrag ingest once more under cProfile and says where its
-time goes, by stage.
+are cut): newsrag's sentences (its chunk vectors are their means), llama-index's chunks. ``--profile`` (on by
+default) runs the newsrag ingest once more under cProfile and says where its time goes, by stage. ``--scales``
+times warm questions on larger libraries grown from the ingested one (``eval.scale``), each in a process of its own
+for its peak memory.
 
 Figures are measured, never asserted: these machines are shared and noisy.
 """
