@@ -25,7 +25,7 @@ from index.clean import clean
 from index.describe import describe
 from index.embed import Embedder
 from index.load import RawDocument, find_sources, load_bytes, load_source, skipped_in
-from index.store import PROBE, ModelRecord, Store
+from index.store import PROBE, Addition, ModelRecord, Store
 from index.tables import is_table, read_table
 from index.types import Article, Chunk, Details
 from rag.errors import InputError
@@ -95,8 +95,8 @@ class IngestReport:
 
 Progress = Callable[[int, int, str], None]
 
-#: New articles are embedded a group at a time, a group holding about this many texts (chunks and sentences): one
-#: model call for many small articles, and a kill loses no more than the article being stored.
+#: New articles are embedded and stored a group at a time, a group holding about this many sentences: one model call
+#: and one commit for many small articles, and a kill loses no more than the group being stored (a rerun writes it).
 GROUP_TEXTS = 1024
 
 
@@ -216,9 +216,9 @@ class Ingestor:
 
     def _write(self, prepared: list[tuple[str, Article | InputError]], report: IngestReport,
                progress: Progress | None, details: Details | None = None) -> IngestReport:
-        """Write the prepared articles in order. The new ones go a group at a time (``GROUP_TEXTS``): their chunks
-        and sentences embedded in one call and their entities found in one, then each article stored whole
-        (``Store.add``), so a kill loses at most the article being written and a rerun finishes the rest."""
+        """Write the prepared articles in order. The new ones go a group at a time (``GROUP_TEXTS``): their
+        sentences embedded in one call and their entities found in one, then the group stored whole
+        (``Store.add_many``), so a kill loses at most the group being written and a rerun finishes the rest."""
         if all(isinstance(item, InputError) for _, item in prepared):  # nothing to write: no lock to wait for
             report.results.extend(FileResult(shown, "failed", reason=item.reason)  # type: ignore[union-attr]
                                   for shown, item in prepared)
@@ -252,9 +252,12 @@ class Ingestor:
                     filled = self._fill_details(item, details)
                     finished(i, FileResult(shown, "unchanged", item.doc_id, reason=f"{filled} set" if filled else ""))
                     continue
+                if any(item.identity == a.identity for _, a, _ in group):  # a newer version of one in the group
+                    self._write_group(group, prepared, finished)
+                    group, texts = [], 0
                 chunks = chunk_article(item, self.chunk_chars)
                 group.append((i, item, chunks))
-                texts += len(chunks) + sum(len(c.sentences) for c in chunks)
+                texts += sum(len(c.sentences) for c in chunks)
                 if texts >= GROUP_TEXTS:
                     self._write_group(group, prepared, finished)
                     group, texts = [], 0
@@ -280,14 +283,16 @@ class Ingestor:
         n_sentences = sum(map(len, sentences))
         bare_vectors = iter(vectors[n_sentences:])
         entities = iter([encode(found) for found in annotate([s for sents in sentences for s in sents])])
-        at = 0
-        for (i, article, chunks), sents in zip(group, sentences, strict=True):
+        additions, replacing, at = [], [], 0
+        for (_, article, chunks), sents in zip(group, sentences, strict=True):
             mine = vectors[at : at + len(sents)]
             at += len(sents)
-            old = [d for d in self.store.by_key(article.identity) if d != article.doc_id]
-            self.store.add(article, chunks, chunk_vectors(chunks, mine, bare_vectors), mine,  # replaces ``old``
-                           sentence_entities=[next(entities) for _ in sents])
-            finished(i, FileResult(prepared[i][0], "replaced" if old else "added", article.doc_id, len(chunks)))
+            replacing.append(any(d != article.doc_id for d in self.store.by_key(article.identity)))
+            additions.append(Addition(article, chunks, chunk_vectors(chunks, mine, bare_vectors), mine,
+                                      [next(entities) for _ in sents]))
+        self.store.add_many(additions)  # one commit sequence: all of the group stored (old versions replaced), or none
+        for (i, article, chunks), replaced in zip(group, replacing, strict=True):
+            finished(i, FileResult(prepared[i][0], "replaced" if replaced else "added", article.doc_id, len(chunks)))
 
     def _fill_details(self, article: Article, details: Details | None) -> str:
         """For an article already stored: set the details the user gave, and those the store lacks that the

@@ -139,8 +139,9 @@ def test_an_ingest_killed_while_writing_sentence_vectors_leaves_nothing_visible_
                                                                                                      embedder):
     folder = tmp_path / "news"
     write(folder, "a_bridge.txt", BRIDGE)
-    write(folder, "b_library.txt", LIBRARY + " ".join(f"Shelf {i} holds {i * 100} books." for i in range(30)))
     data = tmp_path / "store"
+    assert newsrag_process(data, "ingest", str(folder)).returncode == 0  # committed before the kill
+    write(folder, "b_library.txt", LIBRARY + " ".join(f"Shelf {i} holds {i * 100} books." for i in range(30)))
 
     killed = newsrag_process(data, "ingest", str(folder), fault="sentences:3")  # in b_library.txt's sentences
 
