@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,11 @@ class Settings(BaseSettings):
     collection: str = Field("newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
     embed_model: str = Field(PACKAGED_MODEL, description="sentence-transformers name or local path.")
     allow_download: bool = Field(False, description="Let the embedding model be fetched from a model hub.")
+    models_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsrag" / "models",
+        description="Where the embedding model's ONNX export is kept, shared by every library "
+                    "(named by the model's files, so one export serves any data folder).",
+    )
     embed_runtime: Literal["onnx", "torch"] = Field(
         "onnx",
         description="What embeds questions and ingested texts: ONNX Runtime (exported into data_dir/models) or torch.",
@@ -67,10 +73,6 @@ class Settings(BaseSettings):
         if self.llm_url is not None and not self.llm_url.startswith(("http://", "https://")):
             raise ValueError(f"llm_url must start with http:// or https://, got {self.llm_url!r}")
         return self
-
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
 
     @property
     def bm25_dir(self) -> Path:

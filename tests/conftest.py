@@ -12,8 +12,10 @@ that is about the folder itself (its files, its locks) on the folder.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One ONNX export of the model for the whole run (and the processes it starts), never the user's ~/.cache.
+MODELS_DIR = Path(tempfile.mkdtemp(prefix="newsrag-test-models-"))
+os.environ["NEWSRAG_MODELS_DIR"] = str(MODELS_DIR)
+atexit.register(shutil.rmtree, MODELS_DIR, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -56,7 +62,7 @@ def embedder(tmp_path_factory):
     questions through the ONNX export (made once, into a folder of the run), the rest through torch."""
     from index.embed import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(runtime="onnx", cache_dir=tmp_path_factory.mktemp("models"))
+    return SentenceTransformerEmbedder(runtime="onnx", cache_dir=MODELS_DIR)
 
 
 class CountingEmbedder:

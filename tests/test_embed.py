@@ -130,12 +130,16 @@ def test_the_torch_runtime_writes_no_export(embedder, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_pipeline_keeps_the_export_in_its_data_folder(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
-    embedder = Pipeline(settings).embedder
+def test_the_export_is_kept_outside_the_library_and_shared_by_every_library(tmp_path, monkeypatch):
+    embedder = Pipeline(Settings(data_dir=tmp_path / "data")).embedder
     assert isinstance(embedder, SentenceTransformerEmbedder)
-    assert (embedder.runtime, embedder.cache_dir) == ("onnx", tmp_path / "data" / "models")
+    assert embedder.runtime == "onnx" and embedder.cache_dir == Settings(data_dir=tmp_path / "other").models_dir
     assert Pipeline(Settings(data_dir=tmp_path, embed_runtime="torch")).embedder.runtime == "torch"
+    monkeypatch.delenv("NEWSRAG_MODELS_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert Settings().models_dir == tmp_path / "cache" / "newsrag" / "models"
+    monkeypatch.setenv("NEWSRAG_MODELS_DIR", str(tmp_path / "mine"))
+    assert Settings().models_dir == tmp_path / "mine"
 
 
 def test_a_text_asked_again_is_not_embedded_again(counting):
