@@ -95,8 +95,9 @@ class IngestReport:
 
 Progress = Callable[[int, int, str], None]
 
-#: New articles are embedded and stored a group at a time, a group holding about this many sentences: one model call
-#: and one commit for many small articles, and a kill loses no more than the group being stored (a rerun writes it).
+#: New articles are embedded and stored a group at a time, a group holding about this many sentences by default
+#: (``Settings.ingest_group``): one model call and one commit for many small articles, and a kill loses no more than
+#: the group being stored (a rerun writes it).
 GROUP_TEXTS = 1024
 
 
@@ -148,8 +149,9 @@ def with_details(article: Article, details: Details | None) -> Article:
 
 class Ingestor:
     def __init__(self, store: Store, embedder: Embedder, max_file_bytes: int, chunk_chars: int,
-                 follow_symlinks: bool = False) -> None:
+                 follow_symlinks: bool = False, group: int = GROUP_TEXTS) -> None:
         self.store = store
+        self.group = group
         self.embedder = embedder
         self.max_file_bytes = max_file_bytes
         self.chunk_chars = chunk_chars
@@ -258,7 +260,7 @@ class Ingestor:
                 chunks = chunk_article(item, self.chunk_chars)
                 group.append((i, item, chunks))
                 texts += sum(len(c.sentences) for c in chunks)
-                if texts >= GROUP_TEXTS:
+                if texts >= self.group:
                     self._write_group(group, prepared, finished)
                     group, texts = [], 0
             if group:

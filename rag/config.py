@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         60.0, ge=0.0, description="Seconds a writer waits while another process writes the library (0: not at all)."
     )
     write_batch: int = Field(2000, ge=1, le=5000, description="Rows per Chroma write.")
+    ingest_group: int = Field(
+        1024, ge=1, le=100_000,
+        description="New articles are embedded and committed a group of about this many sentences at a time: larger "
+                    "is faster; a kill loses the group being written, which a rerun writes (1: an article at a time).",
+    )
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused with a message.")
     follow_symlinks: bool = Field(
         False, description="Ingest symbolic links that point inside the folder being ingested (never outside it)."

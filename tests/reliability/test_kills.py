@@ -5,7 +5,9 @@ questions exactly as a store that was never interrupted does.
 
 The kills land where the probe of issue 23 found damage: in the long article's chunk batches, in its sentence
 vectors, after its last batch but before it is marked complete, while an old version is being deleted, and while
-the BM25 cache is saved (``index.faults``; small write batches make each article take several).
+the BM25 cache is saved (``index.faults``; small write batches make each article take several). These runs commit an
+article at a time (``NEWSRAG_INGEST_GROUP=1``), so each kill lands in one chosen article; the last test kills a
+default run, whose articles all go in one group, and checks that the group is stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rag.pipeline import Pipeline
 pytestmark = pytest.mark.reliability
 
 BATCH = 8  # rows per Chroma write in these runs, so that one article takes several writes
+ONE_BY_ONE = {"NEWSRAG_WRITE_BATCH": str(BATCH), "NEWSRAG_INGEST_GROUP": "1"}  # an article per commit
 
 
 def prepared(folder: Path) -> list[Article]:
@@ -143,7 +146,7 @@ def test_a_first_ingest_killed_at_any_step_is_finished_by_a_rerun(point, tmp_pat
     data = tmp_path / "store"
     fault = kill_points(articles, list(range(CORPUS.size)))[point]
 
-    killed = newsrag(data, "ingest", str(folder), fault=fault, NEWSRAG_WRITE_BATCH=str(BATCH))
+    killed = newsrag(data, "ingest", str(folder), fault=fault, **ONE_BY_ONE)
 
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     check_while_killed(data, embedder, {a.doc_id for a in articles}, CORPUS.size if point == "bm25" else None)
@@ -151,6 +154,25 @@ def test_a_first_ingest_killed_at_any_step_is_finished_by_a_rerun(point, tmp_pat
     assert rerun.ok, rerun.results
     assert (len(rerun.repaired) == 1) == (point != "bm25")  # the half-written long article, removed first
     record(figures, "first ingest", fault, killed, rerun, check_exact(data, embedder, articles, clean_first, 1))
+
+
+@pytest.mark.parametrize("point", ["sentences", "complete"])
+def test_a_group_of_articles_killed_before_its_commit_shows_none_of_them_and_a_rerun_stores_them_all(
+        point, tmp_path, embedder, clean_first, figures):
+    folder = CORPUS.write(tmp_path / "news")
+    articles = prepared(folder)
+    data = tmp_path / "store"
+    fault = {"sentences": "sentences:3", "complete": "complete:1"}[point]  # the corpus is one group by default
+
+    killed = newsrag(data, "ingest", str(folder), fault=fault, NEWSRAG_WRITE_BATCH=str(BATCH))
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert check_while_killed(data, embedder, {a.doc_id for a in articles}, 0).articles() == []
+    rerun = Pipeline(Settings(data_dir=data, write_batch=BATCH), embedder=embedder).ingest([folder])
+    assert rerun.ok, rerun.results
+    assert len(rerun.repaired) == CORPUS.size  # every half-written article of the group, removed first
+    record(figures, "first ingest, one group", fault, killed, rerun,
+           check_exact(data, embedder, articles, clean_first, 1))
 
 
 # -- a replacement -------------------------------------------------------------------------------------
@@ -180,7 +202,7 @@ def test_a_replacement_killed_at_any_step_keeps_one_version_and_a_rerun_finishes
     articles = prepared(CORPUS.write(folder, version=2))
     fault = kill_points(articles, list(CORPUS.changed))[point]
 
-    killed = newsrag(data, "ingest", str(folder), fault=fault, NEWSRAG_WRITE_BATCH=str(BATCH))
+    killed = newsrag(data, "ingest", str(folder), fault=fault, **ONE_BY_ONE)
 
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     check_while_killed(data, embedder, old | {a.doc_id for a in articles}, files=CORPUS.size)

@@ -28,17 +28,19 @@ def test_a_killed_table_ingest_resumes_with_nothing_lost_or_duplicated(tmp_path)
     table = tmp_path / "archive.csv"
     table.write_text("title,text\n" + "".join(f'{t},"{x}"\n' for t, x in ROWS), encoding="utf-8")
     data = tmp_path / "store"
-    # the run dies after 3 articles are complete, the 4th fully written but not yet marked complete
-    killed = newsrag(data, "ingest", str(table), fault="complete:4", NEWSRAG_WRITE_BATCH="4")
+    # rows of 4 sentences committed two at a time (groups of 8 sentences): the run dies after 2 commits (4 rows),
+    # the 3rd group fully written but not yet marked complete
+    batches = {"NEWSRAG_WRITE_BATCH": "4", "NEWSRAG_INGEST_GROUP": "8"}
+    killed = newsrag(data, "ingest", str(table), fault="complete:3", **batches)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     partial = Store(Settings(data_dir=data))
-    assert len(partial.complete_ids()) == 3
+    assert len(partial.complete_ids()) == 4
 
-    rerun = newsrag(data, "ingest", "--json", str(table), NEWSRAG_WRITE_BATCH="4")
+    rerun = newsrag(data, "ingest", "--json", str(table), **batches)
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
-    assert sorted(r["status"] for r in report["results"]) == ["added"] * 5 + ["unchanged"] * 3
-    assert len(report["repaired"]) == 1  # the half-written 4th article, removed before it was written again
+    assert sorted(r["status"] for r in report["results"]) == ["added"] * 4 + ["unchanged"] * 4
+    assert len(report["repaired"]) == 2  # the half-written 3rd group's two rows, removed before they were written again
 
     docs, errors = read_table(table)
     assert not errors
