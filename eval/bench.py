@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -120,8 +121,9 @@ class Run:
                 "KB text/s": self.kb / self.seconds, "peak MB": self.peak_mb, "seconds": self.seconds}
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run ``cmd``; (wall seconds, peak resident MB of the process, stdout). Fails loudly with its stderr."""
+def timed(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 1)) -> tuple[float, float, str]:
+    """Run ``cmd``; (wall seconds, peak resident MB of the process, stdout). Fails loudly with its stderr unless it
+    exits with one of ``ok`` (an ingest exits with 1 when some files are refused, which its report counts)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, **(env or {})})
@@ -131,7 +133,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if proc.returncode not in (0, 1):  # 1: some files refused, which the report counts
+    if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd[:4])} … failed ({proc.returncode}):\n{stderr[-3000:]}")
     return seconds, usage.ru_maxrss / 1024, stdout
 
@@ -288,12 +290,12 @@ def warm_queries(store: Path, questions: list[str], runs: int) -> dict[str, Any]
             "ask_ms": {"median": statistics.median(ask), "p95": percentile(ask, 0.95)}}
 
 
-def scaled_queries(source: Path, root: Path, sizes: list[int], questions: list[str], runs: int) -> list[dict[str, Any]]:
+def scaled_queries(source: Path, root: Path, sizes: list[int], questions: list[str],
+                   runs: int) -> Iterator[dict[str, Any]]:
     """Warm latency on libraries of each size (``eval.scale``: the benchmark's library, then copies of it), each
-    measured in a process of its own for its peak memory, with the library's size on disk."""
+    measured in a process of its own for its peak memory, with the library's size on disk; a row per size."""
     from eval.scale import build
 
-    out = []
     for n in sizes:
         dest = root / f"scale-{n}"
         t0 = time.perf_counter()
@@ -302,12 +304,11 @@ def scaled_queries(source: Path, root: Path, sizes: list[int], questions: list[s
         listed = root / "questions.json"
         listed.write_text(json.dumps(questions), encoding="utf-8")
         _, peak_mb, stdout = timed([sys.executable, "-m", "eval.bench", "--warm-worker", str(dest), str(listed),
-                                    str(runs)])
+                                    str(runs)], ok=(0,))
         disk = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file()) / 2**20
-        out.append({**json.loads(stdout), "asked_for": n, "chunks": chunks, "build_s": built, "peak_mb": peak_mb,
-                    "disk_mb": disk})
         shutil.rmtree(dest)
-    return out
+        yield {**json.loads(stdout), "asked_for": n, "chunks": chunks, "build_s": built, "peak_mb": peak_mb,
+               "disk_mb": disk}
 
 
 def questions_from(files: list[Path], n: int = 30) -> list[str]:
@@ -402,16 +403,26 @@ def main() -> None:
             "ratio": {k: rates["newsrag"][k] / v for k, v in rates["llamaindex"].items() if v},
             "runs": [asdict(new), asdict(base)], "export_s": exported,
         }
+
+        def save() -> None:  # after each stage: a later stage that fails loses none of the earlier figures
+            args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+        save()
         if args.profile:
             result["profile"] = profile_ingest(root / "articles", root / "profiled")
+            save()
         questions = questions_from(files)
         if args.cold:
             result["cold_ask"] = cold_ask(root / "newsrag", questions[0], args.cold)
+            save()
         if args.runs:
             result["warm"] = warm_queries(root / "newsrag", questions, args.runs)
+            save()
+            result["scales"] = []
             sizes = sorted(int(x) for x in args.scales.split(",") if x.strip())
-            result["scales"] = scaled_queries(root / "newsrag", root, sizes, questions, args.runs)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            for row in scaled_queries(root / "newsrag", root, sizes, questions, args.runs):
+                result["scales"].append(row)
+                save()
     print(table(result))
     print(f"(all figures in {args.out})", file=sys.stderr)
 
