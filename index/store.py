@@ -623,8 +623,19 @@ class Store:
     @_reads
     def nodes(self) -> list[Any]:
         """Every chunk of the complete articles as a llama-index ``TextNode`` (what the BM25 index is built from)."""
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
         complete = self.complete_ids()
-        return [n for n in self.vector_store.get_nodes(node_ids=None) if n.ref_doc_id in complete]
+        out: list[Any] = []
+        offset = 0
+        while True:  # a page at a time: one ``get`` of 100,000 rows exceeds SQLite's variable limit
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            nodes = (metadata_dict_to_node(meta, text=text) for meta, text in zip(got["metadatas"], got["documents"],
+                                                                                  strict=True))
+            out.extend(n for n in nodes if n.ref_doc_id in complete)
+            offset += len(got["ids"])
+            if len(got["ids"]) < _PAGE:
+                return out
 
     def _read_through(self, cache: OrderedDict[str, Any], ids: list[str],
                       read: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:

@@ -291,6 +291,17 @@ def test_a_stored_text_under_a_new_name_is_not_embedded_again(ingested, counting
 # -- the BM25 cache follows the store --------------------------------------------------------------
 
 
+def test_the_bm25_index_reads_every_chunk_a_page_at_a_time(ingested, monkeypatch):
+    # a library of 100,000 chunks cannot be read in one Chroma ``get`` (SQLite's variable limit): pages of _PAGE rows
+    import index.store
+
+    everything = sorted(n.node_id for n in ingested.store.nodes())
+    monkeypatch.setattr(index.store, "_PAGE", 7)
+    paged = ingested.store.nodes()
+    assert sorted(n.node_id for n in paged) == everything and len(everything) == ingested.store.count() > 7
+    assert all(n.get_content() and n.ref_doc_id for n in paged)
+
+
 def test_the_bm25_cache_is_rebuilt_when_missing(ingested, settings, embedder):
     fingerprint = ingested.store.fingerprint()
     assert [p.name for p in settings.bm25_dir.iterdir()] == [fingerprint]  # one cache, named by what it indexes
