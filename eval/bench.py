@@ -47,7 +47,7 @@ INGEST_STAGES = (
     ("sentence splitting", r"index/chunk\.py:\d+\(split_sentences\)"),
     ("embedding (model)", r"index/embed\.py:\d+\(embed\)"),
     ("entities (spaCy NER)", r"index/annotate\.py:\d+\(annotate\)"),
-    ("Chroma writes", r"index/store\.py:\d+\(add\)"),
+    ("Chroma writes", r"index/store\.py:\d+\(add_many\)"),
     ("BM25 index", r"index/lexical\.py:\d+\(refresh\)"),
     ("of which model loading", r"index/embed\.py:\d+\(_load\)|index/annotate\.py:\d+\(_nlp\)"),
 )
