@@ -96,12 +96,6 @@ class IngestReport:
 
 Progress = Callable[[int, int, str], None]
 
-#: New articles are embedded and stored a group at a time, a group holding about this many sentences by default
-#: (``Settings.ingest_group``): one model call and one commit for many small articles, and a kill loses no more than
-#: the group being stored (a rerun writes it).
-GROUP_TEXTS = 1024
-
-
 def chunk_vectors(chunks: list[Chunk], sentence_vectors: np.ndarray, bare: Iterator[np.ndarray]) -> np.ndarray:
     """Each chunk's vector: the mean of its sentences' vectors weighted by their length in characters, normalised
     (``sentence_vectors`` in the chunks' order); a chunk without sentences takes the next of ``bare``.
@@ -150,7 +144,10 @@ def with_details(article: Article, details: Details | None) -> Article:
 
 class Ingestor:
     def __init__(self, store: Store, embedder: Embedder, max_file_bytes: int, chunk_chars: int,
-                 follow_symlinks: bool = False, group: int = GROUP_TEXTS) -> None:
+                 *, group: int, follow_symlinks: bool = False) -> None:
+        """``group``: new articles are embedded and stored a group of about this many sentences at a time
+        (``Settings.ingest_group``): one model call and one commit for many small articles, and a kill loses no
+        more than the group being stored (a rerun writes it)."""
         self.store = store
         self.group = group
         self.embedder = embedder
@@ -219,7 +216,7 @@ class Ingestor:
 
     def _write(self, prepared: list[tuple[str, Article | InputError]], report: IngestReport,
                progress: Progress | None, details: Details | None = None) -> IngestReport:
-        """Write the prepared articles in order. The new ones go a group at a time (``GROUP_TEXTS``): their
+        """Write the prepared articles in order. The new ones go a group at a time (``group``): their
         sentences embedded in one call and their entities found in one, then the group stored whole
         (``Store.add_many``), so a kill loses at most the group being written and a rerun finishes the rest."""
         if all(isinstance(item, InputError) for _, item in prepared):  # nothing to write: no lock to wait for
@@ -290,14 +287,13 @@ class Ingestor:
             vectors = vectors[:-1]
         bare_vectors = iter(vectors[len(flat):])
         entities = iter(found.result())
-        additions, replacing, at = [], [], 0
+        additions, at = [], 0
         for (_, article, chunks), sents in zip(group, sentences, strict=True):
             mine = vectors[at : at + len(sents)]
             at += len(sents)
-            replacing.append(any(d != article.doc_id for d in self.store.by_key(article.identity)))
             additions.append(Addition(article, chunks, chunk_vectors(chunks, mine, bare_vectors), mine,
                                       [next(entities) for _ in sents]))
-        self.store.add_many(additions)  # one commit sequence: all of the group stored (old versions replaced), or none
+        replacing = self.store.add_many(additions)  # one commit sequence: all of the group stored, or none
         for (i, article, chunks), replaced in zip(group, replacing, strict=True):
             finished(i, FileResult(prepared[i][0], "replaced" if replaced else "added", article.doc_id, len(chunks)))
 

@@ -139,10 +139,6 @@ class OnnxEngine:
         self.session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
 
     @property
-    def path(self) -> Path:
-        return self.folder / ONNX_FILE
-
-    @property
     def dimension(self) -> int:
         return self.spec.dimension
 

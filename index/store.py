@@ -68,6 +68,18 @@ _PAGE = 5000
 #: (unless its caller asks for a fresher one): another process's commits are seen within it.
 SERVER_MAX_AGE = 2.0
 
+def _paged(collection: Any, include: list[str], where: dict[str, Any] | None = None) -> Iterator[Any]:
+    """Every row of ``collection`` (that ``where`` selects), a ``get`` of ``_PAGE`` rows at a time: one ``get`` of
+    100,000 rows exceeds SQLite's limit on a statement's variables."""
+    offset = 0
+    while True:
+        got = collection.get(where=where, include=include, limit=_PAGE, offset=offset)
+        yield got
+        offset += len(got["ids"])
+        if len(got["ids"]) < _PAGE:
+            return
+
+
 WRITING, COMPLETE, DELETING = "writing", "complete", "deleting"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -521,12 +533,7 @@ class Store:
         return rows
 
     def _manifest_metadata(self, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            got = self.manifest.get(where=where, include=["metadatas"], limit=_PAGE, offset=len(out))
-            out.extend(got["metadatas"])
-            if len(got["ids"]) < _PAGE:
-                return out
+        return [m for got in _paged(self.manifest, ["metadatas"], where) for m in got["metadatas"]]
 
     def _row(self, doc_id: str) -> dict[str, Any] | None:
         got = self.manifest.get(ids=[doc_id], include=["metadatas"])
@@ -626,16 +633,9 @@ class Store:
         from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
         complete = self.complete_ids()
-        out: list[Any] = []
-        offset = 0
-        while True:  # a page at a time: one ``get`` of 100,000 rows exceeds SQLite's variable limit
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-            nodes = (metadata_dict_to_node(meta, text=text) for meta, text in zip(got["metadatas"], got["documents"],
-                                                                                  strict=True))
-            out.extend(n for n in nodes if n.ref_doc_id in complete)
-            offset += len(got["ids"])
-            if len(got["ids"]) < _PAGE:
-                return out
+        nodes = (metadata_dict_to_node(meta, text=text) for got in _paged(self.chunks, ["documents", "metadatas"])
+                 for meta, text in zip(got["metadatas"], got["documents"], strict=True))
+        return [n for n in nodes if n.ref_doc_id in complete]
 
     def _read_through(self, cache: OrderedDict[str, Any], ids: list[str],
                       read: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
@@ -790,9 +790,10 @@ class Store:
         self.add_many([Addition(article, chunks, chunk_vectors, sentence_vectors, sentence_entities)])
 
     @_chroma_errors
-    def add_many(self, additions: Sequence[Addition]) -> None:
+    def add_many(self, additions: Sequence[Addition]) -> list[bool]:
         """``add`` for several articles in one commit sequence (a Chroma write costs tens of milliseconds whatever
-        its size): all of them stored, or none and the old versions still there. Their keys must differ."""
+        its size): all of them stored, or none and the old versions still there. Their keys must differ. Returns
+        whether each replaced an older version."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         if len({a.article.identity for a in additions}) != len(additions):
@@ -825,7 +826,8 @@ class Store:
         ids = [doc_id for doc_id, _, _ in manifest]
         batch = self.settings.write_batch
         with self.writing():
-            old = [d for add in additions for d in self.by_key(add.article.identity) if d not in ids]
+            olds = [[d for d in self.by_key(add.article.identity) if d not in ids] for add in additions]
+            old = [d for replaced in olds for d in replaced]
             with self._committing():
                 self.manifest.upsert(ids=ids, embeddings=[v for _, v, _ in manifest],
                                      metadatas=[m for _, _, m in manifest])
@@ -853,6 +855,7 @@ class Store:
                 raise
             for doc_id in old:  # only once the new versions are complete: a kill never leaves a key with nothing
                 self._purge(doc_id)
+        return [bool(replaced) for replaced in olds]
 
     @_reads
     def details(self, doc_id: str) -> Details | None:
@@ -972,23 +975,13 @@ class Store:
         if self.manifest.count() or not self.chunks.count():
             return
         by_doc: dict[str, list[tuple[dict[str, Any], Any]]] = {}
-        offset = 0
-        while True:
-            got = self.chunks.get(include=["metadatas", "embeddings"], limit=_PAGE, offset=offset)
+        for got in _paged(self.chunks, ["metadatas", "embeddings"]):
             for meta, vector in zip(got["metadatas"], got["embeddings"], strict=True):
                 by_doc.setdefault(meta["doc_id"], []).append((meta, vector))
-            offset += len(got["ids"])
-            if len(got["ids"]) < _PAGE:
-                break
         sentences: dict[str, int] = {}
-        offset = 0
-        while True:
-            got = self.sentences.get(include=["metadatas"], limit=_PAGE, offset=offset)
+        for got in _paged(self.sentences, ["metadatas"]):
             for meta in got["metadatas"]:
                 sentences[meta["doc_id"]] = sentences.get(meta["doc_id"], 0) + 1
-            offset += len(got["ids"])
-            if len(got["ids"]) < _PAGE:
-                break
         for doc_id, parts in by_doc.items():
             metas = [m for m, _ in parts]
             expected = sum(len(json.loads(m["sentences"])) for m in metas)
