@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -42,33 +40,13 @@ PREFER_BONUS = 0.3
 
 
 def sentence_retriever(store: Store, top_k: int) -> Any:
-    """A llama-index retriever: chunks ranked by their best-matching stored sentence vector. What
-    ``HybridRetriever.retrieve_many`` found for several queries at once, in one Chroma query, is handed to it
-    (``given``) for the fusion's calls to read instead of querying again."""
+    """A llama-index retriever: chunks ranked by their best-matching stored sentence vector."""
     from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import NodeWithScore, QueryBundle
 
     class SentenceToChunkRetriever(BaseRetriever):
-        def __init__(self) -> None:
-            super().__init__()
-            self._local = threading.local()  # a server's threads share this retriever, not their queries
-
-        def nearest(self, vectors: Sequence[np.ndarray]) -> list[dict[str, float]]:
-            return store.chunks_by_best_sentence(vectors, top_k * _SENTENCES_PER_CHUNK)
-
-        @contextmanager
-        def given(self, found: dict[str, dict[str, float]]) -> Iterator[None]:
-            """While open, a query in ``found`` (by its text) is answered from it."""
-            self._local.found = found
-            try:
-                yield
-            finally:
-                self._local.found = {}
-
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-            best = getattr(self._local, "found", {}).get(query_bundle.query_str)
-            if best is None:
-                (best,) = self.nearest([np.asarray(query_bundle.embedding)])
+            (best,) = store.chunks_by_best_sentence([np.asarray(query_bundle.embedding)], top_k * _SENTENCES_PER_CHUNK)
             ids = list(best)[:top_k]
             nodes = store.chunk_nodes(ids) if ids else []
             return sorted((NodeWithScore(node=n, score=best[n.node_id]) for n in nodes),
@@ -154,22 +132,16 @@ class HybridRetriever:
         self.embed_query = embed_query
         self._index: Any = None
         self._index_generation = -1  # the store's client the index was built on
-        self._fusions: dict[tuple[int, int] | None, tuple[Any, Any]] = {}  # (fusion, its dense retriever)
+        self._fusions: dict[tuple[int, int] | None, Any] = {}
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None,
                  prefer: frozenset[str] = frozenset()) -> list[Passage]:
         """The ``k`` best passages for ``query``; chunks of the articles in ``prefer`` (those a conversation
         is about) get ``PREFER_BONUS`` added to their fused score."""
-        return self.retrieve_many([query], k, filters, prefer)[0]
-
-    def retrieve_many(self, queries: Sequence[str], k: int, filters: Filters | None = None,
-                      prefer: frozenset[str] = frozenset()) -> list[list[Passage]]:
-        """``retrieve`` for each query (several questions), their nearest sentences found in one query."""
         with self.store.reading():  # Chroma's files are not written meanwhile; another process's commits are seen
-            return self._retrieve_many(queries, k, filters, prefer)
+            return self._retrieve(query, k, filters, prefer)
 
-    def _retrieve_many(self, queries: Sequence[str], k: int, filters: Filters | None,
-                       prefer: frozenset[str]) -> list[list[Passage]]:
+    def _retrieve(self, query: str, k: int, filters: Filters | None, prefer: frozenset[str]) -> list[Passage]:
         from llama_index.core import QueryBundle, VectorStoreIndex
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
@@ -184,9 +156,7 @@ class HybridRetriever:
         # Without filters the same retrievers serve every query until the BM25 index is rebuilt (building
         # them costs ~1 ms a query).
         key = (pool, id(self.lexical.index)) if metadata_filters is None else None
-        fusion: Any
-        dense: Any
-        fusion, dense = self._fusions.get(key, (None, None))
+        fusion = self._fusions.get(key)
         if fusion is None:
             # A filter can exclude most of the nearest sentences: then the chunks' own vectors, filtered in Chroma.
             dense = (self._index.as_retriever(similarity_top_k=pool, filters=metadata_filters) if metadata_filters
@@ -202,16 +172,9 @@ class HybridRetriever:
                 llm=MockLLM(),  # never called: with num_queries=1 the query is not rewritten by an LLM
             )
             if key:
-                self._fusions = {key: (fusion, dense)}  # only the current index's
-        vectors = {query: self.embed_query(query) for query in dict.fromkeys(queries)}
-        out = []
-        batched = metadata_filters is None and len(vectors) > 1  # the sentence retriever: one Chroma query for all
-        found = dict(zip(vectors, dense.nearest(list(vectors.values())), strict=True)) if batched else {}
-        with dense.given(found) if found else nullcontext():
-            for query in queries:
-                results = fusion.retrieve(QueryBundle(query, embedding=vectors[query].tolist()))
-                out.append(self._passages(results, k, fresh, prefer))
-        return out
+                self._fusions = {key: fusion}  # only the current index's
+        results = fusion.retrieve(QueryBundle(query, embedding=self.embed_query(query).tolist()))
+        return self._passages(results, k, fresh, prefer)
 
     def _passages(self, results: list[Any], k: int, fresh: bool, prefer: frozenset[str]) -> list[Passage]:
         """The fused results as the ``k`` best distinct passages, ranked from 1; chunks of articles that are not

@@ -215,31 +215,6 @@ def test_a_sentence_a_page_repeats_in_every_chunk_proposes_only_one_chunk(pipeli
     assert sum(score == pytest.approx(top, abs=1e-6) for score in best.values()) == 1
 
 
-def test_several_queries_are_retrieved_as_each_alone_with_one_sentence_query(seeded):
-    """Several queries at once: their nearest sentences come from one Chroma query, and each gets what it would
-    alone."""
-    queries = ["Who was the US president at the Geneva summit, and who signed the sanctions bill?",
-               "Who was the US president at the Geneva summit", "who signed the sanctions bill"]
-    alone = [seeded.retriever.retrieve(q, 5) for q in queries]
-    sentences = seeded.store.sentences
-    calls: list[int] = []
-    real_query = sentences.query
-
-    def counted(**kwargs):
-        calls.append(len(kwargs["query_embeddings"]))
-        return real_query(**kwargs)
-
-    sentences.query = counted
-    try:
-        together = seeded.retriever.retrieve_many(queries, 5)
-    finally:
-        del sentences.query
-    assert calls == [3]
-    assert [[(p.chunk.chunk_id, p.rank) for p in ps] for ps in together] == \
-        [[(p.chunk.chunk_id, p.rank) for p in ps] for ps in alone]
-    assert [p.score for ps in together for p in ps] == pytest.approx([p.score for ps in alone for p in ps])
-
-
 def test_only_ties_across_chunks_can_repeat_a_sentence():
     """A run of equal distances inside one chunk proposes that chunk once whatever its texts: no read."""
     ids = ["a:0", "a:1", "b:0", "b:1", "c:2", "d:0"]
