@@ -5,8 +5,8 @@ A library of ``n`` chunks holds the source library's articles in their stored or
 reached; past the source's size, copies of them follow (copy ``k`` of an article: the same text, chunks,
 sentences and entities, filed as ``copy-k/<file>``, its vectors moved by seeded Gaussian noise and normalised
 again, so no two stored vectors are equal and the vector index is not handed thousands of exact ties). The
-same source and ``n`` always give the same library. Everything is written through ``Store.add``, as an ingest
-writes it.
+same source and ``n`` always give the same library. Everything is written through ``Store.add_many``, as an
+ingest writes it.
 
     python -m eval.scale SOURCE_DATA_DIR DEST_DATA_DIR 100000
 """
@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.store import Addition, Store, sentence_id
-from index.types import Article, Chunk
+from index.types import Chunk
 from rag.config import Settings
 
 #: Articles are written this many chunks at a time (``Store.add_many``: one commit sequence for all of them).
@@ -34,18 +34,8 @@ GROUP_CHUNKS = 1000
 NOISE = 0.01
 
 
-@dataclasses.dataclass(frozen=True)
-class Stored:
-    """An article as the store holds it, with everything ``Store.add`` needs to write it again."""
-
-    article: Article
-    chunks: list[Chunk]
-    chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    entities: list[str]
-
-
-def read(store: Store, doc_id: str) -> Stored:
+def read(store: Store, doc_id: str) -> Addition:
+    """An article as the store holds it, with everything ``Store.add_many`` needs to write it again."""
     article = store.article(doc_id)
     got = store.chunks.get(where={"doc_id": doc_id}, include=["embeddings", "metadatas", "documents"])
     rows = sorted(zip(got["ids"], got["metadatas"], got["documents"], got["embeddings"], strict=True),
@@ -58,12 +48,12 @@ def read(store: Store, doc_id: str) -> Stored:
     if ids:
         sents = store.sentences.get(ids=ids, include=["embeddings", "metadatas"])
         by_id = dict(zip(sents["ids"], zip(sents["embeddings"], sents["metadatas"], strict=True), strict=True))
-    return Stored(article, chunks, np.asarray([r[3] for r in rows], dtype=np.float32),
+    return Addition(article, chunks, np.asarray([r[3] for r in rows], dtype=np.float32),
                   np.asarray([by_id[i][0] for i in ids], dtype=np.float32).reshape(len(ids), -1),
                   [str(by_id[i][1].get("ents", "")) for i in ids])
 
 
-def copy(stored: Stored, k: int, rng: np.random.Generator) -> Stored:
+def copy(stored: Addition, k: int, rng: np.random.Generator) -> Addition:
     """Copy ``k`` of an article: new ids and file name, the same text, its vectors moved by ``NOISE``."""
     a = stored.article
     doc_id = f"{a.doc_id}c{k}"
@@ -74,13 +64,14 @@ def copy(stored: Stored, k: int, rng: np.random.Generator) -> Stored:
         out = vectors + rng.normal(0.0, NOISE, vectors.shape).astype(np.float32)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
-    return Stored(article, chunks, moved(stored.chunk_vectors), moved(stored.sentence_vectors), stored.entities)
+    return Addition(article, chunks, moved(stored.chunk_vectors), moved(stored.sentence_vectors),
+                    stored.sentence_entities)
 
 
-def articles_for(source: Store, n_chunks: int) -> Iterator[Stored]:
+def articles_for(source: Store, n_chunks: int) -> Iterator[Addition]:
     """The source's articles (by file name), then their copies, until ``n_chunks`` chunks are given."""
     order = [a.doc_id for a in source.articles()]
-    read_so_far: list[Stored] = []
+    read_so_far: list[Addition] = []
     rng = np.random.default_rng(20261207)
     given, k = 0, 0
     while given < n_chunks and order:
@@ -107,15 +98,17 @@ def build(source_dir: Path, dest_dir: Path, n_chunks: int, progress: bool = True
         bar = tqdm(total=n_chunks, unit="chunk", desc=f"library of {n_chunks:,} chunks", disable=not progress,
                    file=sys.stderr)
         group: list[Addition] = []
+        chunks = 0
         for item in articles_for(source, n_chunks):
-            group.append(Addition(item.article, item.chunks, item.chunk_vectors, item.sentence_vectors, item.entities))
-            if sum(len(a.chunks) for a in group) >= GROUP_CHUNKS:
+            group.append(item)
+            chunks += len(item.chunks)
+            if chunks >= GROUP_CHUNKS:
                 dest.add_many(group)
-                bar.update(sum(len(a.chunks) for a in group))
-                group = []
+                bar.update(chunks)
+                group, chunks = [], 0
         if group:
             dest.add_many(group)
-            bar.update(sum(len(a.chunks) for a in group))
+            bar.update(chunks)
         bar.close()
     return dest.count()
 
