@@ -4,7 +4,6 @@ libraries on a Chroma server."""
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import socket
@@ -37,22 +36,29 @@ def start_server(data_dir: Path, log: Path, timeout: float = 150, **env_vars: st
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/"
+    answering(proc, url + "config", log, timeout, "newsrag serve", ok=(200, 401))  # 401: up, behind its login page
+    return proc, url
+
+
+def answering(proc: subprocess.Popen, probe: str, log: Path, timeout: float, name: str, ok: tuple[int, ...]) -> None:
+    """Wait until ``probe`` answers with one of the ``ok`` statuses; a server that exits, or does not answer within
+    ``timeout`` seconds (then stopped), is an error showing the end of its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"newsrag serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(url + "config", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except urllib.error.HTTPError as exc:  # 401: up, behind its login page
-            if exc.code == 401:
-                return proc, url
-            time.sleep(0.5)
+            with urllib.request.urlopen(probe, timeout=2) as resp:
+                if resp.status in ok:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code in ok:
+                return
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.3)
     stop_server(proc)
-    raise RuntimeError(f"newsrag serve did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -105,17 +111,12 @@ class ChromaServer:
                  "--host", "127.0.0.1", "--port", str(port)],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
-                    json.load(reply)
-                return url
-            except OSError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"chroma run did not answer on {url}:\n{log_path.read_text()[-3000:]}") from None
-                time.sleep(0.3)
+        try:
+            answering(self._process, f"{url}/api/v2/heartbeat", log_path, timeout, "chroma run", ok=(200,))
+        except RuntimeError:
+            self._process = None  # stopped, or exited by itself
+            raise
+        return url
 
     def stop(self) -> None:
         if self._process is not None:
