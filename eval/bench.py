@@ -151,12 +151,16 @@ def run_newsrag(articles: Path, store: Path, kb: float, n: int) -> Run:
 
 
 def export_model() -> float:
-    """Make the model's ONNX export if this machine has none yet (``index.onnx_engine``); seconds it took."""
+    """Make the model's ONNX export, at the precision of a new library, if this machine has none yet
+    (``index.onnx_engine``); seconds it took."""
     from index.embed import SentenceTransformerEmbedder
     from rag.config import Settings
 
     t0 = time.perf_counter()
-    assert SentenceTransformerEmbedder(runtime="onnx", cache_dir=Settings().models_dir).engine is not None
+    settings = Settings()
+    embedder = SentenceTransformerEmbedder(runtime="onnx", cache_dir=settings.models_dir,
+                                           precision=settings.embed_precision)
+    assert embedder.engine is not None and embedder.engine.precision == settings.embed_precision
     return time.perf_counter() - t0
 
 

@@ -87,10 +87,14 @@ def first_sentence_title(text: str, limit: int = TITLE_CHARS) -> str | None:
     """
     from index.chunk import split_sentences
 
-    spans = split_sentences(text[:2000])
+    # a line break ends a sentence, so the first line holds it, and only its first ``limit`` characters are kept:
+    # the sentence splitter reads a few times that (its time grows faster than the text it reads)
+    first_line = re.search(r"\S[^\n]*", text[: 8 * limit])
+    spans = split_sentences(first_line.group()) if first_line else []
     if not spans:
         return None
-    sentence = " ".join(text[spans[0][0] : spans[0][1]].split())
+    assert first_line is not None
+    sentence = " ".join(first_line.group()[spans[0][0] : spans[0][1]].split())
     if len(sentence) > limit:
         cut = sentence[: limit + 1].rsplit(" ", 1)[0]
         return cut.rstrip(",;:-–— ") + "…"

@@ -10,7 +10,8 @@ a question's few texts at once, and ingestion's many sorted by length and batche
 texts to a similar length (768 sentences of news: 18-23 s against torch's 43-46 s on this shared machine). Once
 exported, the model is never loaded into torch again: a cold question skips torch's and sentence-transformers'
 imports. Every model that cannot be exported, and an embedder without that folder, runs on torch. Both give the
-same vectors to within 3e-7.
+same vectors to within 3e-7 in float32. A new library is embedded with int8 weights (``precision="int8"``, each text
+on its own: ``index.onnx_engine``), about 2.6x as fast, at cosine 0.99 to torch's vectors.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rag.errors import ModelUnavailableError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from index.onnx_engine import OnnxEngine
+    from index.onnx_engine import OnnxEngine, Precision
 
 #: Batches of at most this many texts (a question, a warm-up's few) go to the ONNX engine in one call, unsorted.
 SHORT_BATCH = 8
@@ -64,12 +65,14 @@ class SentenceTransformerEmbedder:
     """The real embedder. Thread-safe lazy loading; batches are encoded with normalisation on.
 
     ``runtime="onnx"`` with a ``cache_dir`` sends every batch through ONNX Runtime (exported into ``cache_dir`` on
-    first use); ``"torch"`` sends everything through sentence-transformers as it is."""
+    first use), with the weights at ``precision`` (``index.onnx_engine.Precision``); ``"torch"`` sends everything
+    through sentence-transformers as it is, in float32."""
 
     def __init__(self, name: str = PACKAGED_MODEL, device: str = "cpu", allow_download: bool = False,
                  batch_size: int = 64, runtime: Literal["onnx", "torch"] = "torch",
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, precision: Precision = "float32") -> None:
         self.name = name
+        self.precision = precision
         self.device = device
         self.allow_download = allow_download
         self.batch_size = batch_size
@@ -111,15 +114,15 @@ class SentenceTransformerEmbedder:
         """The ONNX engine, built on first use; None when torch does all the work. An export already on disk is
         read without loading the torch model at all (``index.onnx_engine``)."""
         if self.runtime == "onnx" and not self._engine_tried:
-            from index.onnx_engine import OnnxEngine, export_name
+            from index.onnx_engine import OnnxEngine, export_name, folder_name
 
             assert self.cache_dir is not None
             with self._export_lock:  # one export at a time; the others then read it
                 if not self._engine_tried:
                     name = export_name(resolve_model(self.name))
-                    engine = OnnxEngine.load(self.cache_dir / name) if name else None
+                    engine = OnnxEngine.load(self.cache_dir / folder_name(name, self.precision)) if name else None
                     if engine is None:
-                        engine = OnnxEngine.load_or_export(self.model, self.cache_dir, name)
+                        engine = OnnxEngine.load_or_export(self.model, self.cache_dir, name, self.precision)
                     self._engine, self._engine_tried = engine, True
         return self._engine
 
@@ -163,6 +166,12 @@ class SentenceTransformerEmbedder:
             out[batch] = engine.embed([texts[j] for j in batch])
             i += n
         return out
+
+
+def precision_of(embedder: Embedder) -> Precision:
+    """The precision of the vectors ``embedder`` gives: "int8" only from an int8 ONNX export, else "float32"."""
+    engine = getattr(embedder, "engine", None)
+    return engine.precision if engine is not None else "float32"
 
 
 class QueryVectors:

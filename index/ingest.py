@@ -24,7 +24,7 @@ from index.annotate import annotate, encode
 from index.chunk import chunk_article
 from index.clean import clean
 from index.describe import describe
-from index.embed import Embedder
+from index.embed import Embedder, precision_of
 from index.load import RawDocument, find_sources, load_bytes, load_source, skipped_in
 from index.store import PROBE, Addition, ModelRecord, Store
 from index.tables import is_table, read_table
@@ -283,7 +283,8 @@ class Ingestor:
             found = pool.submit(lambda: [encode(e) for e in annotate(flat)])
             vectors = self.embedder.embed(flat + bare + probe)
         if probe:
-            self.store.check_model(ModelRecord.of(self.embedder.name, vectors[-1]), record_if_new=True)
+            self.store.check_model(ModelRecord.of(self.embedder.name, vectors[-1], precision_of(self.embedder)),
+                                   record_if_new=True)
             vectors = vectors[:-1]
         bare_vectors = iter(vectors[len(flat):])
         entities = iter(found.result())

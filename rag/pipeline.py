@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from index.embed import Embedder, QueryVectors, SentenceTransformerEmbedder, llama_embedding
+from index.embed import Embedder, QueryVectors, SentenceTransformerEmbedder, llama_embedding, precision_of
 from index.ingest import FileResult, Ingestor, IngestReport, Progress
 from index.lexical import LexicalIndex
 from index.store import PROBE, ModelRecord, Store, StoredArticle
@@ -55,9 +55,15 @@ class Pipeline:
 
     @cached_property
     def embedder(self) -> Embedder:
+        """The embedding model, at the precision the library was built with (``Settings.embed_precision`` for a new
+        library), so that its questions' vectors are comparable with the stored ones."""
+        if self._embedder is not None:
+            return self._embedder
         s = self.settings
-        return self._embedder or SentenceTransformerEmbedder(s.embed_model, s.device, s.allow_download,
-                                                             runtime=s.embed_runtime, cache_dir=s.models_dir)
+        record = self.store.model_record()
+        precision = record.precision if record is not None else s.embed_precision
+        return SentenceTransformerEmbedder(s.embed_model, s.device, s.allow_download, runtime=s.embed_runtime,
+                                           cache_dir=s.models_dir, precision=precision)
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -176,7 +182,8 @@ class Pipeline:
     def check_model(self) -> None:
         """Once per process and model: the library must have been built with this embedding model."""
         if self.embedder.name not in self.store.verified_models:
-            self.store.check_model(ModelRecord.of(self.embedder.name, self.embed_query(PROBE)))
+            record = ModelRecord.of(self.embedder.name, self.embed_query(PROBE), precision_of(self.embedder))
+            self.store.check_model(record)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
             filters: Filters | None = None, previous: Answer | None = None) -> Answer:

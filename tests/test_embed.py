@@ -21,30 +21,32 @@ QUESTIONS = ["What did Lavrov say in Manila?", "How many senators voted against 
              "Who is Maria Zakharova?", "When will Putin visit India, and what will he discuss with Modi?"]
 
 
-def test_questions_go_through_onnx_and_get_torchs_vectors(embedder):
-    assert embedder.engine is not None
-    assert embedder.engine.folder.parent == embedder.cache_dir
-    onnx = embedder.embed(QUESTIONS)
-    torch_ = embedder.stock().embed(QUESTIONS)
+def test_questions_go_through_onnx_and_get_torchs_vectors(float32_embedder):
+    assert float32_embedder.engine is not None
+    assert float32_embedder.engine.folder.parent == float32_embedder.cache_dir
+    onnx = float32_embedder.embed(QUESTIONS)
+    torch_ = float32_embedder.stock().embed(QUESTIONS)
     assert np.abs(onnx - torch_).max() < 1e-5
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-6)
-    assert onnx.dtype == np.float32 and onnx.shape == (4, embedder.dimension)
+    assert onnx.dtype == np.float32 and onnx.shape == (4, float32_embedder.dimension)
 
 
-def test_texts_past_the_models_token_limit_empty_or_accented_get_torchs_vectors_too(embedder):
+def test_texts_past_the_models_token_limit_empty_or_accented_get_torchs_vectors_too(float32_embedder):
     texts = ["The council met again. " * 200, "", "  ", "Café-owners in Zürich said «non» — 12.5% (​)", "a" * 3000]
-    assert np.abs(embedder.embed(texts) - embedder.stock().embed(texts)).max() < 1e-5
+    assert np.abs(float32_embedder.embed(texts) - float32_embedder.stock().embed(texts)).max() < 1e-5
 
 
-def test_an_export_on_disk_is_read_without_torch_or_sentence_transformers(embedder):
+@pytest.mark.parametrize("precision", ["int8", "float32"])
+def test_an_export_on_disk_is_read_without_torch_or_sentence_transformers(embedder, float32_embedder, precision):
     # A cold process on a library whose export exists: the question is embedded, torch is never imported.
-    assert embedder.engine is not None
+    embedder = {"int8": embedder, "float32": float32_embedder}[precision]
+    assert embedder.engine is not None and embedder.engine.precision == precision
     script = f"""
 import sys
 import numpy as np
 from pathlib import Path
 from index.embed import SentenceTransformerEmbedder
-e = SentenceTransformerEmbedder(runtime="onnx", cache_dir=Path({str(embedder.cache_dir)!r}))
+e = SentenceTransformerEmbedder(runtime="onnx", cache_dir=Path({str(embedder.cache_dir)!r}), precision={precision!r})
 vector = e.embed([{QUESTIONS[0]!r}])[0]
 print(e.dimension, " ".join(f"{{x:.6f}}" for x in vector))
 print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
@@ -53,31 +55,58 @@ print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m 
                          cwd=Path(__file__).resolve().parents[1]).stdout.splitlines()
     dimension, *numbers = out[0].split()
     assert int(dimension) == embedder.dimension
-    assert np.abs(np.array(numbers, dtype=float) - embedder.stock().embed(QUESTIONS[:1])[0]).max() < 1e-5
+    assert np.abs(np.array(numbers, dtype=float) - embedder.embed(QUESTIONS[:1])[0]).max() < 1e-5
     assert out[1] == "[]"
 
 
-def test_long_lists_go_through_onnx_longest_first_in_batches_and_come_back_in_order(embedder, monkeypatch):
+def test_long_lists_go_through_onnx_longest_first_in_batches_and_come_back_in_order(float32_embedder, monkeypatch):
     # texts of very different lengths, in no order, over two batches: the engine sees each batch sorted by length
-    texts = [("The council met again. " * (i % 7 + 1)) + f"Item {i}." for i in range(embedder.batch_size + 6)]
+    texts = [("The council met again. " * (i % 7 + 1)) + f"Item {i}." for i in range(float32_embedder.batch_size + 6)]
     seen: list[list[int]] = []
-    engine = embedder.engine
+    engine = float32_embedder.engine
     inner = engine.embed
     monkeypatch.setattr(engine, "embed", lambda batch: seen.append([len(t) for t in batch]) or inner(batch))
-    onnx = embedder.embed(texts)
-    torch_ = embedder.stock().embed(texts)
-    assert [len(b) for b in seen] == [embedder.batch_size, 6]
+    onnx = float32_embedder.embed(texts)
+    torch_ = float32_embedder.stock().embed(texts)
+    assert [len(b) for b in seen] == [float32_embedder.batch_size, 6]
     assert all(b == sorted(b, reverse=True) for b in seen) and min(seen[0]) >= max(seen[1])
     assert np.abs(onnx - torch_).max() < 1e-5  # row i is text i's vector, as torch gives it
 
 
-def test_the_export_is_made_once_and_then_read(embedder, monkeypatch):
-    first = embedder.engine  # exported into the run's folder
+def test_the_export_is_made_once_and_then_read(float32_embedder, monkeypatch):
+    first = float32_embedder.engine  # exported into the run's folder
     assert first is not None
     monkeypatch.setattr(onnx_engine, "export", lambda *a: pytest.fail("exported again"))
-    again = OnnxEngine.load_or_export(embedder.model, embedder.cache_dir, first.folder.name)
+    again = OnnxEngine.load_or_export(float32_embedder.model, float32_embedder.cache_dir, first.folder.name)
     assert again is not None and again.folder == first.folder
     assert OnnxEngine.load(first.folder) is not None
+
+
+def test_int8_weights_are_quantised_from_the_float32_export_beside_it_and_stay_close_to_torch(embedder,
+                                                                                              float32_embedder):
+    int8, float32 = embedder.engine, float32_embedder.engine
+    assert int8 is not None and float32 is not None
+    assert (int8.precision, float32.precision) == ("int8", "float32")
+    assert int8.folder == float32.folder.with_name(float32.folder.name + "-int8")
+    size = {e.precision: (e.folder / onnx_engine.ONNX_FILE).stat().st_size for e in (int8, float32)}
+    assert size["int8"] < 0.7 * size["float32"]  # the matrices are a byte a weight; the word-piece table stays float32
+    texts = [*QUESTIONS, "The council met again. " * 200, "", "Café-owners in Zürich said «non» — 12.5%"]
+    ours, torchs = embedder.embed(texts), float32_embedder.stock().embed(texts)
+    cosines = np.sum(ours * torchs, axis=1)
+    assert cosines.min() >= onnx_engine.INT8_COSINE and cosines.mean() >= 0.98
+    assert np.abs(ours - torchs).max() > 1e-3  # other vectors: a library built with them records int8
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_weights_that_stray_from_torch_are_not_used(float32_embedder, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(onnx_engine, "INT8_COSINE", 1.01)  # no cosine is that high
+    handlers = list(logging.getLogger().handlers)
+    with caplog.at_level(logging.WARNING):
+        engine = OnnxEngine.load_or_export(float32_embedder.model, tmp_path, "m-export", "int8")
+    assert engine is not None and engine.precision == "float32"
+    assert "embedded in float32" in caplog.text and "pre-processing" not in caplog.text
+    assert logging.getLogger().handlers == handlers  # the quantiser's logging.warning added no handler to the root
+    assert [p.name for p in tmp_path.iterdir()] == ["m-export"]
 
 
 def test_a_damaged_export_is_made_again(embedder, tmp_path):
