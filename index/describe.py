@@ -111,6 +111,8 @@ def find_date(header: list[str]) -> date | None:
     True
     """
     for line in header:
+        if not _YEAR.search(line[:_DATE_SCAN]):  # a full date has a four-digit year (``is_date_only``): none here
+            continue
         found = _search_dates()(line[:_DATE_SCAN], languages=["en"], settings=_DATE_SETTINGS)
         for said, when in found or ():
             if is_date_only(said):
@@ -138,6 +140,7 @@ def read_date(value: str | None) -> date | None:
     return found.date() if found else None
 
 
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _CALENDAR_WORDS = tuple(w.lower() for w in (*calendar.month_name[1:], *calendar.day_name))
 _DATE_TOKEN = re.compile(r"[^\W\d_]+|\d+")
 
