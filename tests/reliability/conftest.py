@@ -24,6 +24,14 @@ def figures() -> dict[str, object]:
     return FIGURES
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_exported(embedder) -> None:
+    """The model's int8 export made once, before any `newsrag` process starts: each one reads it (through
+    NEWSRAG_MODELS_DIR, which ``tests/conftest.py`` sets), as newsrag runs on any machine after its first ingest, and
+    builds libraries with the same vectors as the test's own pipelines."""
+    assert embedder.engine is not None and embedder.engine.precision == "int8"
+
+
 def pytest_terminal_summary(terminalreporter):
     if not FIGURES:
         return
@@ -38,7 +46,7 @@ def pytest_terminal_summary(terminalreporter):
 def newsrag(data_dir: Path, *args: str, fault: str | None = None, timeout: float = 600,
             **env: str) -> subprocess.CompletedProcess:
     """Run `newsrag --data-dir DATA ARGS…` as its own process (killed at ``fault``, when given)."""
-    environ = {**os.environ, "NEWSRAG_EMBED_RUNTIME": "torch", **env}
+    environ = {**os.environ, **env}
     environ.pop("NEWSRAG_FAULT", None)
     if fault:
         environ["NEWSRAG_FAULT"] = fault
@@ -47,7 +55,7 @@ def newsrag(data_dir: Path, *args: str, fault: str | None = None, timeout: float
 
 
 def newsrag_started(data_dir: Path, *args: str, log: Path, **env: str) -> subprocess.Popen:
-    environ = {**os.environ, "NEWSRAG_EMBED_RUNTIME": "torch", **env}
+    environ = {**os.environ, **env}
     environ.pop("NEWSRAG_FAULT", None)
     return subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "--data-dir", str(data_dir),
                              *args], cwd=ROOT, env=environ, stdout=log.open("wb"), stderr=subprocess.STDOUT)
