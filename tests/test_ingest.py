@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.annotate import annotate, encode
 from index.clean import clean
 from index.ingest import FileResult, IngestReport
 from index.store import SERVER_MAX_AGE
@@ -139,6 +140,33 @@ def test_each_sentence_is_embedded_once_and_a_chunk_vector_is_its_sentences_weig
     for chunk_id, vector in zip(chunks["ids"], chunks["embeddings"], strict=True):
         mean = sum(n * v for n, v in by_chunk[chunk_id])
         assert np.allclose(vector, mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_a_sentence_that_comes_again_is_read_once_and_stored_as_if_read_again(pipeline, counting, embedder,
+                                                                               tmp_path):
+    footer = "All materials posted herein are protected by copyright law of Norland."
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    towns = ["Aldmoor", "Brackwell", "Corrin"]
+    for i, town in enumerate(towns):
+        (folder / f"{town}.txt").write_text(f"{town} council votes on a footbridge\n\nThe council of {town} voted "
+                                          f"{i + 10}-3 on Monday to build a footbridge in Paris.\n\n{footer}\n",
+                                          encoding="utf-8")
+    pipeline = Pipeline(pipeline.settings, embedder=counting)
+    pipeline.ingest([folder])
+    stored = pipeline.store.sentences.get(include=["documents", "embeddings", "metadatas"])
+    assert len(stored["ids"]) == 9 and stored["documents"].count(footer) == 3
+    assert counting.texts == 7 + 1  # the six other sentences, the footer once, and the model's probe
+    # each copy has the vector and the entities it would have were it read alone
+    alone = embedder.embed([footer])[0]
+    copies = [i for i, text in enumerate(stored["documents"]) if text == footer]
+    assert all(np.allclose(stored["embeddings"][i], alone, atol=1e-6) for i in copies)
+    assert {stored["metadatas"][i]["ents"] for i in copies} == {encode(annotate([footer])[0])}
+    # and the next ingest of a page with that footer reads only its new sentences
+    (folder / "Dunmore.txt").write_text(f"Dunmore council votes on a tram\n\nThe council of Dunmore voted 9-4.\n\n"
+                                        f"{footer}\n", encoding="utf-8")
+    pipeline.ingest([folder])
+    assert counting.texts == 8 + 2
 
 
 def test_reingesting_unchanged_files_changes_nothing_and_embeds_nothing(ingested, counting, seeds_copy):
