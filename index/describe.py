@@ -90,11 +90,11 @@ def first_sentence_title(text: str, limit: int = TITLE_CHARS) -> str | None:
     # a line break ends a sentence, so the first line holds it, and only its first ``limit`` characters are kept:
     # the sentence splitter reads a few times that (its time grows faster than the text it reads)
     first_line = re.search(r"\S[^\n]*", text[: 8 * limit])
-    spans = split_sentences(first_line.group()) if first_line else []
+    line = first_line.group() if first_line else ""
+    spans = split_sentences(line)
     if not spans:
         return None
-    assert first_line is not None
-    sentence = " ".join(first_line.group()[spans[0][0] : spans[0][1]].split())
+    sentence = " ".join(line[spans[0][0] : spans[0][1]].split())
     if len(sentence) > limit:
         cut = sentence[: limit + 1].rsplit(" ", 1)[0]
         return cut.rstrip(",;:-–— ") + "…"

@@ -170,8 +170,8 @@ class SentenceMemory:
             self._known.move_to_end(text)
         while len(self._known) > self.size:
             self._known.popitem(last=False)
-        if not rows:
-            return np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32), []
+        if not rows:  # a group of chunks without sentences
+            return np.zeros((0, vectors.shape[1]), dtype=np.float32), []
         return np.stack([v for v, _ in rows]), [e for _, e in rows]
 
 

@@ -925,9 +925,8 @@ class Store:
     def _annotate_missing(self, marker: dict[str, Any]) -> int:
         from index.annotate import annotate, encode
 
-        done, offset, total = 0, 0, int(self.sentences.count())
-        while offset < total:
-            got = self.sentences.get(include=["metadatas", "documents"], limit=_PAGE, offset=offset)
+        done = 0
+        for got in _paged(self.sentences, ["metadatas", "documents"]):  # updated in place: the pages stay put
             todo = [(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
                     if "ents" not in m]
             if todo:
@@ -937,7 +936,6 @@ class Store:
                                           metadatas=[{**m, "ents": encode(f)}
                                                      for (_, m, _), f in zip(todo, found, strict=True)])
                 done += len(todo)
-            offset += len(got["ids"]) or _PAGE
         marker.pop("hnsw:space", None)  # configuration, not metadata Chroma lets us rewrite
         with self._committing():
             self.sentences.modify(metadata={**marker, "entities": ENTITIES_VERSION})
