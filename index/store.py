@@ -795,6 +795,8 @@ class Store:
                 "model_probe": json.dumps([round(float(x), 6) for x in record.probe]),
                 "model_precision": record.precision,
             })
+            if self.sentences.count() == 0:  # a new library: every sentence it gets is stored with its entities
+                self.sentences.modify(metadata={"entities": ENTITIES_VERSION})
             self._bump()
 
     # -- writing ---------------------------------------------------------------------------------
@@ -914,10 +916,10 @@ class Store:
         marker = dict(self.sentences.metadata or {})
         if marker.get("entities") == ENTITIES_VERSION:
             return 0
-        # every row written since entities were found has them: then there is nothing to do, and no lock to take
-        # (a reader must not wait for a writer, nor repair what a killed one left, just to answer)
-        with_entities = self.sentences.get(where={"ents": {"$ne": "\u0000"}}, include=[])["ids"]
-        if len(with_entities) == self.sentences.count():
+        # A new library is marked when its model is recorded, before its first sentence (``record_model``); an empty
+        # one has nothing to annotate, and no lock is taken (a reader must not wait for a writer just to answer).
+        # Which rows lack entities cannot be counted: Chroma's ``$ne`` matches a row without the key too.
+        if self.sentences.count() == 0:
             return 0
         with self.writing(repair=False):
             return self._annotate_missing(marker)

@@ -534,3 +534,23 @@ def test_new_articles_are_embedded_together_and_each_gets_its_own_vectors(settin
         alone = counting.inner.embed(sentences)
         in_order = [v for _, v in sorted(vectors.items(), key=lambda kv: kv[0][1])]  # keyed (doc_id, start)
         assert np.abs(np.stack(in_order) - alone).max() < 1e-5
+
+
+def test_a_library_stored_before_entities_were_found_gets_them_once(seeded, tmp_path):
+    from index.store import ENTITIES_VERSION, Store
+
+    data = tmp_path / "old"
+    shutil.copytree(seeded.settings.data_dir, data)
+    store = Store(Settings(data_dir=data))
+    assert store.sentences.metadata["entities"] == ENTITIES_VERSION  # marked at its first write: never scanned
+    got = store.sentences.get(include=["metadatas"])
+    found = {i: m["ents"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+    # as an older newsrag left it: no sentence has entities, and the collection says nothing of them
+    store.sentences.update(ids=got["ids"], metadatas=[{**m, "ents": None} for m in got["metadatas"]])
+    store.sentences.modify(metadata={"entities": "none yet"})
+    assert not any("ents" in m for m in store.sentences.get(include=["metadatas"])["metadatas"])
+
+    assert store.annotate_missing() == len(found)
+    again = store.sentences.get(include=["metadatas"])
+    assert {i: m["ents"] for i, m in zip(again["ids"], again["metadatas"], strict=True)} == found
+    assert store.annotate_missing() == 0
