@@ -12,7 +12,6 @@ ingest finishes it.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,12 +20,12 @@ from typing import Literal
 
 import numpy as np
 
+from index.ahead import AHEAD_MIN_BYTES, Ahead, Split
 from index.annotate import annotate, encode
-from index.chunk import chunk_article
-from index.clean import clean
-from index.describe import describe
 from index.embed import Embedder, precision_of
-from index.load import RawDocument, find_sources, load_bytes, load_source, skipped_in
+from index.load import RawDocument, find_sources, load_bytes, skipped_in
+from index.memory import SentenceMemory
+from index.prepare import prepare
 from index.store import PROBE, Addition, ModelRecord, Store
 from index.tables import is_table, read_table
 from index.types import Article, Chunk, Details
@@ -122,65 +121,20 @@ def chunk_vectors(chunks: list[Chunk], sentence_vectors: np.ndarray, bare: Itera
     return np.asarray(rows, dtype=np.float32)
 
 
-def prepare(raw: RawDocument, details: Details | None = None) -> Article:
-    """Clean and describe a loaded file; refuse it when no article text is left. What the file itself says of
-    the article (an HTML page's title, date and site; a PDF's properties) rides along in ``raw.details``;
-    ``details`` that the user gave (title, source, date) win over both."""
-    text = clean(raw.text)
-    if not text.strip():
-        raise InputError(raw.name, "nothing but page furniture (navigation, tags, related stories) in this file")
-    if not any(c.isalnum() for c in text):
-        raise InputError(raw.name, "no words in this file (only punctuation, symbols or invisible characters)")
-    article = with_details(describe(text, raw.name, raw.details), details)
-    return dataclasses.replace(article, key=raw.key) if raw.key else article
-
-
-def with_details(article: Article, details: Details | None) -> Article:
-    """``article`` with the fields ``details`` sets replaced."""
-    if not details:
-        return article
-    given = {k: v for k, v in dataclasses.asdict(details).items() if v is not None}
-    return dataclasses.replace(article, **given)
-
-
-class SentenceMemory:
-    """The vectors and entities of the last ``size`` distinct sentences an ingestor computed, so that a sentence that
-    comes again (a newsroom's byline, copyright line or comment thread, the same wire story under two headlines) is
-    read by neither model twice. A third of the sentences of ``../shared/data`` are such repeats. A text's entities
-    and, in int8, its vector do not depend on the texts read beside it, so what is stored is what reading it again
-    would give (in float32, to within 1e-6)."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self.size = size
-        self._known: OrderedDict[str, tuple[np.ndarray, str]] = OrderedDict()
-
-    def missing(self, texts: list[str]) -> list[str]:
-        """The distinct texts of ``texts`` not known, in order."""
-        return [t for t in dict.fromkeys(texts) if t not in self._known]
-
-    def recall(self, texts: list[str], new: list[str], vectors: np.ndarray,
-               entities: list[str]) -> tuple[np.ndarray, list[str]]:
-        """The vectors (a row each) and encoded entities of ``texts``: those of ``new`` as just computed, the others
-        as known (``missing`` said which). The new ones are then kept, the least recently used forgotten."""
-        computed = dict(zip(new, zip(vectors, entities, strict=True), strict=True))
-        rows = [computed[t] if t in computed else self._known[t] for t in texts]
-        for text in dict.fromkeys(texts):
-            if text in computed:
-                self._known[text] = computed[text]
-            self._known.move_to_end(text)
-        while len(self._known) > self.size:
-            self._known.popitem(last=False)
-        if not rows:  # a group of chunks without sentences
-            return np.zeros((0, vectors.shape[1]), dtype=np.float32), []
-        return np.stack([v for v, _ in rows]), [e for _, e in rows]
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class Ingestor:
     def __init__(self, store: Store, embedder: Embedder, max_file_bytes: int, chunk_chars: int,
-                 *, group: int, follow_symlinks: bool = False) -> None:
+                 *, group: int, follow_symlinks: bool = False, ahead_bytes: int = AHEAD_MIN_BYTES) -> None:
         """``group``: new articles are embedded and stored a group of about this many sentences at a time
         (``Settings.ingest_group``): one model call and one commit for many small articles, and a kill loses no
-        more than the group being stored (a rerun writes it)."""
+        more than the group being stored (a rerun writes it). ``ahead_bytes``: from this many bytes of input, the
+        files are read and the articles split, embedded and annotated in other processes (``index.ahead``)."""
         self.store = store
         self.group = group
         self.embedder = embedder
@@ -188,6 +142,7 @@ class Ingestor:
         self.max_file_bytes = max_file_bytes
         self.chunk_chars = chunk_chars
         self.follow_symlinks = follow_symlinks
+        self.ahead_bytes = ahead_bytes
 
     def ingest_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
         """Ingest files and folders. A folder with no article files is one failure, not silence; so is a symbolic
@@ -200,21 +155,16 @@ class Ingestor:
         for path in paths:
             if path.is_dir() and not path.is_symlink():
                 report.results.extend(FileResult(str(p), "skipped", reason=why) for p, why in skipped_in(path))
-        prepared: list[tuple[str, Article | InputError]] = []
-        for source in sources:
-            try:
-                prepared.append((str(source.path), prepare(load_source(source, self.max_file_bytes))))
-            except InputError as err:
-                prepared.append((str(source.path), err))
-        for table in tables:  # a CSV or JSONL file of articles: a row is an article, its columns its details
-            docs, refused = read_table(table, self.max_file_bytes)
-            report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in refused)
-            for doc in docs:
-                try:
-                    prepared.append((doc.name, prepare(doc, doc.details)))
-                except InputError as err:
-                    prepared.append((doc.name, err))
-        return self._write(prepared, report, progress)
+        # a large ingest reads, cleans, describes and splits in other processes, ahead of the embedding
+        size = sum(_size(s.path) for s in sources) + sum(_size(t) for t in tables)
+        with self._ahead(size) as ahead:
+            prepared: list[tuple[str, Article | InputError]] = list(zip(
+                (str(s.path) for s in sources), ahead.prepare_sources(sources, self.max_file_bytes), strict=True))
+            for table in tables:  # a CSV or JSONL file of articles: a row is an article, its columns its details
+                docs, refused = read_table(table, self.max_file_bytes)
+                report.results.extend(FileResult(str(err.path), "failed", reason=err.reason) for err in refused)
+                prepared.extend(zip((d.name for d in docs), ahead.prepare_documents(docs), strict=True))
+            return self._write(prepared, report, progress, ahead=ahead)
 
     def ingest_upload(self, name: str, data: bytes, details: Details | None = None) -> IngestReport:
         """Ingest one uploaded file through the same checks as a file on disk; a later upload of the same name
@@ -233,13 +183,9 @@ class Ingestor:
 
     def ingest_documents(self, docs: list[RawDocument], progress: Progress | None = None) -> IngestReport:
         """Ingest already-decoded documents (rows of a CSV, say) through the same prepare and write steps."""
-        prepared: list[tuple[str, Article | InputError]] = []
-        for doc in docs:
-            try:
-                prepared.append((doc.name, prepare(doc)))
-            except InputError as err:
-                prepared.append((doc.name, err))
-        return self._write(prepared, IngestReport(), progress)
+        with self._ahead(sum(len(d.text) for d in docs)) as ahead:
+            prepared = list(zip((d.name for d in docs), ahead.prepare_documents(docs), strict=True))
+            return self._write(prepared, IngestReport(), progress, ahead=ahead)
 
     def delete(self, ref: str, exact: bool = False) -> FileResult:
         """Delete the article ``ref`` names (its id or file name; with ``exact`` off, a unique prefix of either)."""
@@ -249,7 +195,8 @@ class Ingestor:
         return FileResult(article.file, "deleted", article.doc_id, article.chunks)
 
     def _write(self, prepared: list[tuple[str, Article | InputError]], report: IngestReport,
-               progress: Progress | None, details: Details | None = None) -> IngestReport:
+               progress: Progress | None, details: Details | None = None, *,
+               ahead: Ahead | None = None) -> IngestReport:
         """Write the prepared articles in order. The new ones go a group at a time (``group``): their
         sentences embedded in one call and their entities found in one, then the group stored whole
         (``Store.add_many``), so a kill loses at most the group being written and a rerun finishes the rest."""
@@ -272,26 +219,30 @@ class Ingestor:
             report.repaired = list(self.store.repaired)
             if progress:
                 progress(0, len(prepared), "")
-            group: list[tuple[int, Article, list[Chunk]]] = []
-            texts = 0
+            new: list[tuple[int, Article]] = []
             for i, (shown, item) in enumerate(prepared):
                 if isinstance(item, InputError):
                     finished(i, FileResult(shown, "failed", reason=item.reason))
-                    continue
-                if item.doc_id in seen:
+                elif item.doc_id in seen:
                     finished(i, FileResult(shown, "duplicate", item.doc_id, reason=f"same text as {seen[item.doc_id]}"))
-                    continue
-                seen[item.doc_id] = item.file
-                if self.store.has(item.doc_id):
+                elif self.store.has(item.doc_id):
+                    seen[item.doc_id] = item.file
                     filled = self._fill_details(item, details)
                     finished(i, FileResult(shown, "unchanged", item.doc_id, reason=f"{filled} set" if filled else ""))
-                    continue
+                else:
+                    seen[item.doc_id] = item.file
+                    new.append((i, item))
+            group: list[tuple[int, Article, Split]] = []
+            texts = 0
+            # on a large ingest, the next articles are split and their entities found in other processes while
+            # these are embedded and stored (index.ahead)
+            splits = (ahead or Ahead(workers=0)).split([a for _, a in new], self.chunk_chars)
+            for (i, item), split in zip(new, splits, strict=True):
                 if any(item.identity == a.identity for _, a, _ in group):  # a newer version of one in the group
                     self._write_group(group, prepared, finished)
                     group, texts = [], 0
-                chunks = chunk_article(item, self.chunk_chars)
-                group.append((i, item, chunks))
-                texts += sum(len(c.sentences) for c in chunks)
+                group.append((i, item, split))
+                texts += sum(len(c.sentences) for c in split.chunks)
                 if texts >= self.group:
                     self._write_group(group, prepared, finished)
                     group, texts = [], 0
@@ -300,39 +251,55 @@ class Ingestor:
         report.results.extend(r for r in results if r is not None)
         return report
 
-    def _write_group(self, group: list[tuple[int, Article, list[Chunk]]],
+    def _write_group(self, group: list[tuple[int, Article, Split]],
                      prepared: list[tuple[str, Article | InputError]],
                      finished: Callable[[int, FileResult], None]) -> None:
         """Embed a group of new articles' sentences in one call (sorted by length, so a short sentence is never
         padded to a long one) and, at the same time, find their entities in one pass; then store the group whole. A
         chunk's vector is the mean of its sentences' (``chunk_vectors``): each word is read by the model once."""
-        sentences = [[a.text[s:e] for c in chunks for s, e in c.sentences] for _, a, chunks in group]
-        bare = [c.text for _, _, chunks in group for c in chunks if not c.sentences]  # none today; embedded whole
+        sentences = [[a.text[s:e] for c in split.chunks for s, e in c.sentences] for _, a, split in group]
+        bare = [c.text for _, _, split in group for c in split.chunks if not c.sentences]  # none today; embedded whole
         # the model is checked against the library's in the same call, before anything is written
         probe = [] if self.embedder.name in self.store.verified_models else [PROBE]
-        flat = [s for sents in sentences for s in sents]
-        new = self.known.missing(flat)  # a sentence met before in this run (a byline, a footer) is not read again
-        # spaCy and ONNX Runtime both release the GIL: the entities are found while the vectors are computed
-        # (100 articles: 16.8-17.1 s against 18.3-19.5 s one after the other)
-        with ThreadPoolExecutor(1) as pool:
-            found = pool.submit(lambda: [encode(e) for e in annotate(new)])
-            vectors = self.embedder.embed(new + bare + probe)
+        splits = [split for _, _, split in group]
+        if all(split.vectors is not None and split.entities is not None for split in splits):  # read ahead
+            extra = self.embedder.embed(bare + probe)
+            vectors = np.concatenate([split.vectors for split in splits if split.vectors is not None])
+            entity_codes = [code for split in splits for code in split.entities or ()]
+        else:
+            flat = [s for sents in sentences for s in sents]
+            new = self.known.missing(flat)  # a sentence met before in this run (a byline, a footer) is not read again
+            # spaCy and ONNX Runtime both release the GIL: the entities are found while the vectors are computed
+            # (100 articles: 16.8-17.1 s against 18.3-19.5 s one after the other)
+            with ThreadPoolExecutor(1) as pool:
+                found = pool.submit(lambda: [encode(e) for e in annotate(new)])
+                computed = self.embedder.embed(new + bare + probe)
+            extra = computed[len(new):]
+            vectors, entity_codes = self.known.recall(flat, new, computed[: len(new)], found.result())
         if probe:
-            self.store.check_model(ModelRecord.of(self.embedder.name, vectors[-1], precision_of(self.embedder)),
+            self.store.check_model(ModelRecord.of(self.embedder.name, extra[-1], precision_of(self.embedder)),
                                    record_if_new=True)
-            vectors = vectors[:-1]
-        bare_vectors = iter(vectors[len(new):])
-        vectors, entity_codes = self.known.recall(flat, new, vectors[: len(new)], found.result())
+            extra = extra[:-1]
+        bare_vectors = iter(extra)
         entities = iter(entity_codes)
         additions, at = [], 0
-        for (_, article, chunks), sents in zip(group, sentences, strict=True):
+        for (_, article, split), sents in zip(group, sentences, strict=True):
             mine = vectors[at : at + len(sents)]
             at += len(sents)
-            additions.append(Addition(article, chunks, chunk_vectors(chunks, mine, bare_vectors), mine,
+            additions.append(Addition(article, split.chunks, chunk_vectors(split.chunks, mine, bare_vectors), mine,
                                       [next(entities) for _ in sents]))
         replacing = self.store.add_many(additions)  # one commit sequence: all of the group stored, or none
-        for (i, article, chunks), replaced in zip(group, replacing, strict=True):
-            finished(i, FileResult(prepared[i][0], "replaced" if replaced else "added", article.doc_id, len(chunks)))
+        for (i, article, split), replaced in zip(group, replacing, strict=True):
+            finished(i, FileResult(prepared[i][0], "replaced" if replaced else "added", article.doc_id,
+                                   len(split.chunks)))
+
+    def _ahead(self, size: int) -> Ahead:
+        """Processes to work ahead on an ingest of ``size`` bytes (``index.ahead``): none for a small one, or when
+        the library is not embedded with an int8 export (whose vectors another process reproduces exactly)."""
+        engine = getattr(self.embedder, "engine", None)
+        if size < self.ahead_bytes or engine is None or engine.precision != "int8":
+            return Ahead(workers=0)
+        return Ahead(export=engine.folder)
 
     def _fill_details(self, article: Article, details: Details | None) -> str:
         """For an article already stored: set the details the user gave, and those the store lacks that the

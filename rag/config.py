@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         description="New articles are embedded and committed a group of about this many sentences at a time: larger "
                     "is faster; a kill loses the group being written, which a rerun writes (1: an article at a time).",
     )
+    ingest_ahead_bytes: int = Field(
+        2_000_000, ge=0,
+        description="From this many bytes of files, an ingest reads, splits, embeds and annotates in two other "
+                    "processes while this one stores (int8 libraries; 0: always).",
+    )
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused with a message.")
     follow_symlinks: bool = Field(
         False, description="Ingest symbolic links that point inside the folder being ingested (never outside it)."

@@ -21,6 +21,9 @@ class InputError(NewsragError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[Path, str]]:  # sent back from a worker process
+        return type(self), (self.path, self.reason)
+
 
 class ModelUnavailableError(NewsragError):
     """A model that would have to be downloaded, on a machine that must stay offline."""

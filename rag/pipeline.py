@@ -92,7 +92,8 @@ class Pipeline:
     @cached_property
     def ingestor(self) -> Ingestor:
         return Ingestor(self.store, self.embedder, self.settings.max_file_bytes, self.settings.chunk_chars,
-                        follow_symlinks=self.settings.follow_symlinks, group=self.settings.ingest_group)
+                        follow_symlinks=self.settings.follow_symlinks, group=self.settings.ingest_group,
+                        ahead_bytes=self.settings.ingest_ahead_bytes)
 
     def backend(self, name: str | None = None) -> Any:
         name = name or self.settings.backend

@@ -156,22 +156,25 @@ def test_a_first_ingest_killed_at_any_step_is_finished_by_a_rerun(point, tmp_pat
     record(figures, "first ingest", fault, killed, rerun, check_exact(data, embedder, articles, clean_first, 1))
 
 
-@pytest.mark.parametrize("point", ["sentences", "complete"])
+@pytest.mark.parametrize(("point", "ahead"), [("sentences", False), ("complete", False), ("sentences", True)],
+                         ids=["sentences", "complete", "sentences-worked-ahead"])
 def test_a_group_of_articles_killed_before_its_commit_shows_none_of_them_and_a_rerun_stores_them_all(
-        point, tmp_path, embedder, clean_first, figures):
+        point, ahead, tmp_path, embedder, clean_first, figures):
+    # worked ahead: two worker processes read, split, embed and annotate the articles (index.ahead)
     folder = CORPUS.write(tmp_path / "news")
     articles = prepared(folder)
     data = tmp_path / "store"
     fault = {"sentences": "sentences:3", "complete": "complete:1"}[point]  # the corpus is one group by default
 
-    killed = newsrag(data, "ingest", str(folder), fault=fault, NEWSRAG_WRITE_BATCH=str(BATCH))
+    killed = newsrag(data, "ingest", str(folder), fault=fault, NEWSRAG_WRITE_BATCH=str(BATCH),
+                     NEWSRAG_INGEST_AHEAD_BYTES="0" if ahead else str(10**9))
 
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert check_while_killed(data, embedder, {a.doc_id for a in articles}, 0).articles() == []
     rerun = Pipeline(Settings(data_dir=data, write_batch=BATCH), embedder=embedder).ingest([folder])
     assert rerun.ok, rerun.results
     assert len(rerun.repaired) == CORPUS.size  # every half-written article of the group, removed first
-    record(figures, "first ingest, one group", fault, killed, rerun,
+    record(figures, "first ingest, one group" + (", worked ahead" if ahead else ""), fault, killed, rerun,
            check_exact(data, embedder, articles, clean_first, 1))
 
 

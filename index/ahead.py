@@ -1,0 +1,151 @@
+"""Work ahead: on a large ingest, two other processes read, clean and describe the files, then split the new
+articles into sentences and chunks, embed the sentences and find their named entities, while this process stores
+the articles that came before.
+
+Those stages are pure Python (pysbd's sentence splitter, the HTML parser) or hold Python's global lock while they
+run (Chroma's ``Collection.add``: a loop in another thread stalls for the whole write), so threads in one process
+cannot overlap them; processes can. Left in this process, the embedding and the writes alone kept one core busy
+for longer than the whole of llama-index's ingest.
+
+The workers embed only with an int8 ONNX export (the default): there a text's vector does not depend on the texts
+embedded beside it, and each worker runs the same file with one thread, as this process would, so the library is
+the same whichever process read a sentence. A small ingest, or one embedded another way, does everything here.
+
+>>> from index.types import Article
+>>> a = Article("d1", "a.txt", "Ann Lee spoke. Then she left.")
+>>> with Ahead(workers=0) as ahead:
+...     [c.text for c in next(ahead.split([a], 600)).chunks]
+['Ann Lee spoke. Then she left.']
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+
+from index.annotate import annotate, encode
+from index.chunk import chunk_article
+from index.load import RawDocument, Source
+from index.memory import SentenceMemory
+from index.prepare import prepare_document, prepare_source
+from index.types import Article, Chunk
+from rag.errors import InputError
+
+if TYPE_CHECKING:
+    from index.onnx_engine import OnnxEngine
+
+#: Bytes of input from which an ingest works ahead in other processes by default (``Settings.ingest_ahead_bytes``):
+#: 100 articles (0.5 MB) are stored faster by this process alone.
+AHEAD_MIN_BYTES = 2_000_000
+#: Worker processes: two, so that both cores work while this process writes or waits.
+WORKERS = 2
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Split:
+    """An article's chunks; when they were worked out ahead, also its sentences' vectors (a row each, in the chunks'
+    order) and their entities (``annotate.encode``d). ``None`` leaves those to the caller."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray | None = None
+    entities: list[str] | None = None
+
+
+class _Worker:
+    """A worker process's state: the export it embeds with, and what it has read (a byline, a footer: read once)."""
+
+    engine: OnnxEngine | None = None
+    memory = SentenceMemory()
+
+
+def _start_worker(parent: int, export: Path) -> None:
+    """A worker's initialiser: it loads the models while this process is still reading files, and exits within a
+    second of its parent being killed (``kill -9`` of an ingest) instead of waiting on its queue for ever."""
+    from index.onnx_engine import OnnxEngine
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+    _Worker.engine = OnnxEngine.load(export)
+    _split(Article("warm", "warm.txt", "Ann Lee spoke. Then she left."), 600)
+
+
+def _split(article: Article, max_chars: int) -> Split:
+    chunks = chunk_article(article, max_chars)
+    engine = _Worker.engine
+    if engine is None:  # the export could not be read here: this process embeds and annotates
+        return Split(chunks)
+    texts = [article.text[s:e] for c in chunks for s, e in c.sentences]
+    new = _Worker.memory.missing(texts)
+    vectors = engine.embed(new) if new else np.zeros((0, engine.dimension), dtype=np.float32)
+    vectors, entities = _Worker.memory.recall(texts, new, vectors, [encode(e) for e in annotate(new)])
+    return Split(chunks, vectors, entities)
+
+
+class Ahead:
+    """Other processes working ahead of this one (embedding with the int8 export in ``export``), or none
+    (``workers=0``: everything in this process)."""
+
+    def __init__(self, workers: int = WORKERS, export: Path | None = None) -> None:
+        self._pool = None
+        if workers and export is not None:
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start_worker, initargs=(os.getpid(), export))
+            for _ in range(workers):  # they start now, while this process looks for the files
+                self._pool.submit(int)
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=error is None, cancel_futures=True)
+
+    def prepare_sources(self, sources: Sequence[Source], max_bytes: int) -> list[Article | InputError]:
+        """Each file read, cleaned and described (``prepare_source``), in order."""
+        return self._map(prepare_source, [(s, max_bytes) for s in sources])
+
+    def prepare_documents(self, docs: Sequence[RawDocument]) -> list[Article | InputError]:
+        """Each table row cleaned and described (``prepare_document``), in order."""
+        return self._map(prepare_document, [(d,) for d in docs])
+
+    def split(self, articles: Sequence[Article], max_chars: int) -> Iterator[Split]:
+        """Each article's ``Split``, in order: worked out ahead, with its vectors and entities, when there are
+        workers; here, chunks only, otherwise. If the workers die, the rest are split here."""
+        if self._pool is None:
+            return (Split(chunk_article(a, max_chars)) for a in articles)
+        futures = [self._pool.submit(_split, a, max_chars) for a in articles]
+        return self._splits(futures, articles, max_chars)
+
+    @staticmethod
+    def _splits(futures: list[Future[Split]], articles: Sequence[Article], max_chars: int) -> Iterator[Split]:
+        for future, article in zip(futures, articles, strict=True):
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                yield Split(chunk_article(article, max_chars))
+
+    def _map(self, work: Callable[..., T], args: list[tuple[object, ...]]) -> list[T]:
+        if self._pool is not None and len(args) > 1:
+            try:
+                return list(self._pool.map(work, *zip(*args, strict=True), chunksize=8))
+            except BrokenProcessPool:
+                pass
+        return [work(*a) for a in args]

@@ -1,0 +1,146 @@
+"""A large ingest works ahead in two other processes (``index.ahead``); the library it builds is the one this
+process alone would build, and the workers never outlive it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ARTICLES = {
+    "budget.txt": "Budget passes after long night\n\nAnn Lee said the budget passed on Tuesday. The vote was 12-3. "
+                  "Critics in the U.S. Senate called it a gamble.\n\nReporting by Sam Cole. Copyright 2025.",
+    "storm.html": "<html><head><title>Storm closes roads</title></head><body><article><h1>Storm closes roads</h1>"
+                  "<p>Rain fell across the county on 3 March 2025. The agency said 14 roads were closed.</p>"
+                  "<p>Reporting by Sam Cole. Copyright 2025.</p></article></body></html>",
+    "match.txt": "Club signs a striker\n\nThe club signed a striker for 2 million pounds. He scored twice on his "
+                 "debut against Leeds. \"He is a natural,\" said the manager, Joe Park.\n\nReporting by Sam Cole. "
+                 "Copyright 2025.",
+    "empty.txt": "   \n",
+}
+
+
+def library(folder: Path, data: Path, embedder, ahead_bytes: int) -> dict[str, dict]:
+    """Ingest ``folder`` into a new library; every stored row of its three collections, by id."""
+    pipeline = Pipeline(Settings(data_dir=data, ingest_ahead_bytes=ahead_bytes), embedder=embedder)
+    report = pipeline.ingest([folder])
+    assert sorted(r.status for r in report.results) == ["added", "added", "added", "failed"], report.results
+    store = pipeline.store
+    rows: dict[str, dict] = {}
+    for name, collection in (("chunks", store.chunks), ("sentences", store.sentences), ("articles", store.manifest)):
+        got = collection.get(include=["embeddings", "metadatas", "documents"])
+        for i, vector, meta, doc in zip(got["ids"], got["embeddings"], got["metadatas"], got["documents"],
+                                        strict=True):
+            rows[f"{name}:{i}"] = {"vector": np.asarray(vector), "meta": meta, "doc": doc}
+    return rows
+
+
+def test_a_library_built_ahead_in_other_processes_is_the_one_built_here(embedder, tmp_path):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+    here = library(folder, tmp_path / "here", embedder, ahead_bytes=10**9)
+    ahead = library(folder, tmp_path / "ahead", embedder, ahead_bytes=0)
+
+    assert sorted(here) == sorted(ahead)
+    assert any(key.startswith("sentences:") for key in here)
+    for key, row in here.items():
+        assert ahead[key]["doc"] == row["doc"], key
+        written = {"written"}  # when the article was stored
+        assert ({k: v for k, v in ahead[key]["meta"].items() if k not in written}
+                == {k: v for k, v in row["meta"].items() if k not in written}), key  # entities, spans, titles, dates
+        np.testing.assert_array_equal(ahead[key]["vector"], row["vector"], err_msg=key)
+
+
+def test_an_ingest_worked_ahead_embeds_no_sentence_in_this_process(counting, tmp_path):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    pipeline = Pipeline(Settings(data_dir=tmp_path / "store", ingest_ahead_bytes=0), embedder=counting)
+
+    assert pipeline.ingest([folder]).count("added") == 3
+
+    assert counting.texts == 1  # the model's probe, checked against the library's record; the workers did the rest
+    assert pipeline.store.sentences.count() > 9
+
+
+def test_a_float32_library_is_ingested_here_whatever_its_size(float32_embedder, tmp_path):
+    from index.ahead import Ahead
+
+    pipeline = Pipeline(Settings(data_dir=tmp_path / "store", ingest_ahead_bytes=0), embedder=float32_embedder)
+    ahead = pipeline.ingestor._ahead(10**9)
+
+    assert isinstance(ahead, Ahead) and ahead._pool is None  # a batch's float32 vectors depend on the batch
+
+
+WATCHED = """
+import os, signal, sys, time
+from pathlib import Path
+from index.ahead import Ahead
+ahead = Ahead(export=Path(sys.argv[1]))
+pids = [p.pid for p in ahead._pool._processes.values()] if ahead._pool._processes else []
+while len(pids) < 2:
+    time.sleep(0.1)
+    pids = list(ahead._pool._processes)
+print(" ".join(map(str, pids)), flush=True)
+time.sleep(3)  # the workers load their models
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}/stat").exists() else "X"
+    return state not in ("Z", "X")
+
+
+def test_workers_exit_when_the_ingest_that_started_them_is_killed(embedder):
+    export = embedder.engine.folder
+    done = subprocess.run([sys.executable, "-c", WATCHED, str(export)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids), f"workers {pids} outlived their killed parent"
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_files_read_ahead_come_back_in_order_with_their_errors(workers, tmp_path, embedder):
+    from index.ahead import Ahead
+    from index.load import find_sources
+    from rag.errors import InputError
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    sources, _ = find_sources([folder])
+
+    with Ahead(workers=workers, export=embedder.engine.folder) as ahead:
+        prepared = ahead.prepare_sources(sources, 1_000_000)
+
+    assert [type(p).__name__ for p in prepared] == ["Article", "InputError", "Article", "Article"]
+    error = prepared[1]
+    assert isinstance(error, InputError) and error.path.name == "empty.txt" and error.reason == "empty file"
+    assert [getattr(p, "title", None) for p in prepared] == [
+        "Budget passes after long night", None, "Club signs a striker", "Storm closes roads"]
