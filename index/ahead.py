@@ -51,6 +51,9 @@ AHEAD_MIN_BYTES = 2_000_000
 #: Worker processes: two, so that both cores work while this process writes or waits.
 WORKERS = 2
 
+#: Characters of articles a worker splits, embeds and annotates at a time.
+BATCH_CHARS = 40_000
+
 T = TypeVar("T")
 
 
@@ -83,19 +86,40 @@ def _start_worker(parent: int, export: Path) -> None:
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
     _Worker.engine = OnnxEngine.load(export)
-    _split(Article("warm", "warm.txt", "Ann Lee spoke. Then she left."), 600)
+    _split([Article("warm", "warm.txt", "Ann Lee spoke. Then she left.")], 600)
 
 
-def _split(article: Article, max_chars: int) -> Split:
-    chunks = chunk_article(article, max_chars)
+def _split(articles: list[Article], max_chars: int) -> list[Split]:
+    """A batch of articles split, embedded and annotated (the entity recogniser reads the batch's new sentences in
+    one pass)."""
+    chunks = [chunk_article(a, max_chars) for a in articles]
     engine = _Worker.engine
-    if engine is None:  # the export could not be read here: this process embeds and annotates
-        return Split(chunks)
-    texts = [article.text[s:e] for c in chunks for s, e in c.sentences]
-    new = _Worker.memory.missing(texts)
+    if engine is None:  # the export could not be read here: the caller embeds and annotates
+        return [Split(c) for c in chunks]
+    texts = [[a.text[s:e] for c in cs for s, e in c.sentences] for a, cs in zip(articles, chunks, strict=True)]
+    flat = [t for ts in texts for t in ts]
+    new = _Worker.memory.missing(flat)
     vectors = engine.embed(new) if new else np.zeros((0, engine.dimension), dtype=np.float32)
-    vectors, entities = _Worker.memory.recall(texts, new, vectors, [encode(e) for e in annotate(new)])
-    return Split(chunks, vectors, entities)
+    vectors, entities = _Worker.memory.recall(flat, new, vectors, [encode(e) for e in annotate(new)])
+    splits, at = [], 0
+    for cs, ts in zip(chunks, texts, strict=True):
+        splits.append(Split(cs, vectors[at : at + len(ts)], entities[at : at + len(ts)]))
+        at += len(ts)
+    return splits
+
+
+def _batches(articles: Sequence[Article]) -> Iterator[list[Article]]:
+    """The articles in order, in batches of about ``BATCH_CHARS`` characters (a long article alone)."""
+    batch: list[Article] = []
+    size = 0
+    for article in articles:
+        batch.append(article)
+        size += len(article.text)
+        if size >= BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 class Ahead:
@@ -131,16 +155,18 @@ class Ahead:
         workers; here, chunks only, otherwise. If the workers die, the rest are split here."""
         if self._pool is None:
             return (Split(chunk_article(a, max_chars)) for a in articles)
-        futures = [self._pool.submit(_split, a, max_chars) for a in articles]
-        return self._splits(futures, articles, max_chars)
+        batches = list(_batches(articles))
+        futures = [self._pool.submit(_split, batch, max_chars) for batch in batches]
+        return self._splits(futures, batches, max_chars)
 
     @staticmethod
-    def _splits(futures: list[Future[Split]], articles: Sequence[Article], max_chars: int) -> Iterator[Split]:
-        for future, article in zip(futures, articles, strict=True):
+    def _splits(futures: list[Future[list[Split]]], batches: list[list[Article]],
+                max_chars: int) -> Iterator[Split]:
+        for future, batch in zip(futures, batches, strict=True):
             try:
-                yield future.result()
+                yield from future.result()
             except BrokenProcessPool:
-                yield Split(chunk_article(article, max_chars))
+                yield from (Split(chunk_article(a, max_chars)) for a in batch)
 
     def _map(self, work: Callable[..., T], args: list[tuple[object, ...]]) -> list[T]:
         if self._pool is not None and len(args) > 1:
