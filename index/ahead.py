@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -76,8 +77,11 @@ class _Worker:
 
 def _start_worker(parent: int, export: Path) -> None:
     """A worker's initialiser: it loads the models while this process is still reading files, and exits within a
-    second of its parent being killed (``kill -9`` of an ingest) instead of waiting on its queue for ever."""
+    second of its parent being killed (``kill -9`` of an ingest) instead of waiting on its queue for ever. Ctrl-C is
+    its parent's to handle: the parent stops the ingest, and the workers with it."""
     from index.onnx_engine import OnnxEngine
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:

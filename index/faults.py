@@ -3,8 +3,8 @@
 The reliability tests (``tests/reliability/``) start real ``newsrag`` processes with
 ``NEWSRAG_FAULT=POINT`` or ``NEWSRAG_FAULT=POINT:N``; the N-th time (the first, without ``:N``) that
 process reaches ``reached(POINT)``, it sends itself SIGKILL: no ``finally``, no ``atexit``, no flush,
-as a power cut or the OOM killer would. Unset (always, outside those tests), ``reached`` is one
-comparison of a module constant. The points, in the order a write passes them:
+as a power cut or the OOM killer would. ``POINT:N:INT`` sends SIGINT instead, as Ctrl-C would. Unset (always,
+outside those tests), ``reached`` is one comparison of a module constant. The points, in the order a write passes them:
 
 - ``chunks``: a batch of an article's chunk rows has been written;
 - ``sentences``: a batch of its sentence vectors has been written;
@@ -21,14 +21,15 @@ import signal
 POINTS = ("chunks", "sentences", "complete", "delete", "bm25")
 
 _SPEC = os.environ.get("NEWSRAG_FAULT", "")
-_POINT, _, _NTH = _SPEC.partition(":")
+_POINT, _NTH, _SIGNAL = (_SPEC.split(":") + ["", ""])[:3]
 _seen: dict[str, int] = {}
 
 
 def reached(point: str) -> None:
-    """Die here (SIGKILL) when ``NEWSRAG_FAULT`` names this point and this is the time it asks for."""
+    """Die here (SIGKILL, or SIGINT when asked) when ``NEWSRAG_FAULT`` names this point and this is the time it asks
+    for."""
     if not _SPEC or point != _POINT:
         return
     _seen[point] = _seen.get(point, 0) + 1
     if _seen[point] == int(_NTH or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGINT if _SIGNAL == "INT" else signal.SIGKILL)

@@ -1,12 +1,13 @@
 """Ingest: files → articles in the store, through load → clean → describe → chunk → embed (+ annotate) → store.
 
-Every file is prepared (read, cleaned, described, chunked) before anything is written, and a file
+Every file is prepared (read, cleaned, described) before anything is written, and a file
 that fails gets one line naming it and the reason while the store stays as it was. Ids are
 content hashes: an unchanged article is skipped without embedding anything; a changed one
 replaces the version stored under the same key (its resolved path; an upload's name), never
 another folder's file of the same name. Writing holds the library's writer lock (``Store.writing``),
 which first removes whatever an interrupted run left half-written, so rerunning an interrupted
-ingest finishes it.
+ingest finishes it. A large ingest reads, splits, embeds and annotates in other processes, ahead of the
+writing (``index.ahead``).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -736,11 +736,28 @@ class Store:
         """These sentences' texts, spaces collapsed and lower-cased (what ``chunks_by_best_sentence`` compares);
         each is read from Chroma once (``_read_through``)."""
         def read(missing: list[str]) -> dict[str, str]:
-            got = self.sentences.get(ids=missing, include=["documents"])
-            return {i: " ".join((text or "").split()).lower()
-                    for i, text in zip(got["ids"], got["documents"], strict=True)}
+            got = self.sentences.get(ids=missing, include=["metadatas", "documents"])
+            texts = self._texts_of(got["metadatas"], got["documents"])
+            return {i: " ".join(text.split()).lower() for i, text in zip(got["ids"], texts, strict=True)}
 
         return self._read_through(self._texts, sentence_ids, read)
+
+    def _texts_of(self, metas: Sequence[Mapping[str, Any]], documents: Sequence[str | None] | None) -> list[str]:
+        """Stored sentences' texts: cut from their chunks' texts by their spans. A sentence's text is not stored with
+        it (storing it cost a quarter of the sentence writes, and Chroma indexes every stored text for full-text
+        search); a library written before keeps its own."""
+        docs = list(documents) if documents is not None else [None] * len(metas)
+        wanted = sorted({str(m["chunk_id"]) for m, d in zip(metas, docs, strict=True) if d is None})
+        chunks = self.chunks.get(ids=wanted, include=["metadatas", "documents"]) if wanted else None
+        at = {i: (int(m["start"]), d or "") for i, m, d in zip(chunks["ids"], chunks["metadatas"], chunks["documents"],
+                                                                strict=True)} if chunks else {}
+        out = []
+        for meta, doc in zip(metas, docs, strict=True):
+            if doc is None:
+                start, text = at.get(str(meta["chunk_id"]), (0, ""))
+                doc = text[int(meta["start"]) - start : int(meta["end"]) - start] if text else ""
+            out.append(doc)
+        return out
 
     # -- the model -------------------------------------------------------------------------------
 
@@ -820,7 +837,6 @@ class Store:
             raise ValueError("add_many: two articles share a key")
         nodes: list[Any] = []
         rows: list[tuple[str, dict[str, Any]]] = []  # sentence id, its metadata
-        documents: list[str] = []
         vectors: list[np.ndarray] = []
         manifest: list[tuple[str, list[float], dict[str, Any]]] = []
         for add in additions:
@@ -838,7 +854,6 @@ class Store:
             for (c, j, (s, e)), ents in zip(spans, entities, strict=True):
                 rows.append((sentence_id(c.chunk_id, j),
                              {"doc_id": article.doc_id, "chunk_id": c.chunk_id, "start": s, "end": e, "ents": ents}))
-                documents.append(article.text[s:e])
             vectors.extend(np.asarray(add.sentence_vectors, dtype=np.float32))
             mean = np.mean(np.asarray(add.chunk_vectors, dtype=np.float32), axis=0)
             manifest.append((article.doc_id, (mean / (np.linalg.norm(mean) or 1.0)).tolist(),
@@ -860,7 +875,6 @@ class Store:
                     with self._committing():
                         self.sentences.add(ids=[r[0] for r in rows[i : i + batch]],
                                            embeddings=np.asarray(vectors[i : i + batch]),
-                                           documents=documents[i : i + batch],
                                            metadatas=[r[1] for r in rows[i : i + batch]])
                     faults.reached("sentences")
                 faults.reached("complete")
@@ -929,10 +943,10 @@ class Store:
 
         done = 0
         for got in _paged(self.sentences, ["metadatas", "documents"]):  # updated in place: the pages stay put
-            todo = [(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
-                    if "ents" not in m]
+            texts = self._texts_of(got["metadatas"], got["documents"])
+            todo = [(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], texts, strict=True) if "ents" not in m]
             if todo:
-                found = annotate([d or "" for _, _, d in todo])
+                found = annotate([d for _, _, d in todo])
                 with self._committing():
                     self.sentences.update(ids=[i for i, _, _ in todo],
                                           metadatas=[{**m, "ents": encode(f)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,39 @@ def test_a_group_of_articles_killed_before_its_commit_shows_none_of_them_and_a_r
     assert len(rerun.repaired) == CORPUS.size  # every half-written article of the group, removed first
     record(figures, "first ingest, one group" + (", worked ahead" if ahead else ""), fault, killed, rerun,
            check_exact(data, embedder, articles, clean_first, 1))
+
+
+def test_an_ingest_worked_ahead_stopped_with_ctrl_c_leaves_no_worker_and_a_rerun_finishes_it(
+        tmp_path, embedder, clean_first, figures):
+    # two worker processes read, split and embed ahead (index.ahead); Ctrl-C comes while an article is written
+    folder = CORPUS.write(tmp_path / "news")
+    articles = prepared(folder)
+    data = tmp_path / "store"
+
+    stopped = newsrag(data, "ingest", str(folder), fault="sentences:3:INT", NEWSRAG_INGEST_AHEAD_BYTES="0",
+                      MARK=str(data), **ONE_BY_ONE)  # MARK: an environment the workers inherit, to find them by
+
+    assert stopped.returncode == 1 and "Aborted!" in stopped.stderr, stopped.stderr[-2000:]
+    assert "Traceback" not in stopped.stderr  # the workers ignore Ctrl-C: their parent stops them
+    deadline = time.monotonic() + 10
+    while (left := [p for p in Path("/proc").glob("[0-9]*") if worker_of(p, data)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left
+    check_while_killed(data, embedder, {a.doc_id for a in articles}, None)
+    rerun = Pipeline(Settings(data_dir=data, write_batch=BATCH), embedder=embedder).ingest([folder])
+    assert rerun.ok, rerun.results
+    record(figures, "first ingest, worked ahead, Ctrl-C", "sentences:3:INT", stopped, rerun,
+           check_exact(data, embedder, articles, clean_first, 1))
+
+
+def worker_of(proc: Path, data: Path) -> bool:
+    """Whether ``proc`` is a worker process (``spawn_main``) of the run marked with ``data``, not yet a zombie."""
+    try:
+        return (f"MARK={data}".encode() in (proc / "environ").read_bytes()
+                and b"spawn_main" in (proc / "cmdline").read_bytes()
+                and (proc / "stat").read_text().split()[2] != "Z")
+    except OSError:
+        return False
 
 
 # -- a replacement -------------------------------------------------------------------------------------
