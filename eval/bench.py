@@ -191,9 +191,23 @@ def llamaindex_worker(articles: Path, store: Path) -> None:
     print(json.dumps({"chunks": collection.count()}))
 
 
-def tokens_embedded(client: Any, collections: list[str]) -> int:
-    """How many word pieces the model read to build these collections: each stored text's tokens, up to the
-    model's ``max_seq_length`` (beyond it, sentence-transformers truncates and the rest is never embedded)."""
+def stored_texts(client: Any, name: str) -> list[str]:
+    """The texts a collection's vectors were embedded from: its documents (llama-index's chunks)."""
+    return [t or "" for t in client.get_collection(name).get(include=["documents"])["documents"] or []]
+
+
+def newsrag_sentences(client: Any, name: str) -> list[str]:
+    """The texts of a newsrag library's sentence vectors, cut from its chunks by their spans (a sentence's text is
+    not stored with its vector)."""
+    got = client.get_collection(name).get(include=["documents", "metadatas"])
+    return [text[s - meta["start"] : e - meta["start"]] for text, meta in zip(got["documents"], got["metadatas"],
+                                                                               strict=True)
+            for s, e in json.loads(meta["sentences"])]
+
+
+def tokens_embedded(texts: list[str]) -> int:
+    """How many word pieces the model read to embed these texts: each text's tokens, up to the model's
+    ``max_seq_length`` (beyond it, sentence-transformers truncates and the rest is never embedded)."""
     from tokenizers import Tokenizer
 
     from index.embed import resolve_model
@@ -204,11 +218,7 @@ def tokens_embedded(client: Any, collections: list[str]) -> int:
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.no_padding()  # the file pads and cuts every text to 128 pieces: count the real ones
     tokenizer.no_truncation()
-    total = 0
-    for name in collections:
-        texts = [t or "" for t in client.get_collection(name).get(include=["documents"])["documents"] or []]
-        total += sum(min(limit, len(e.ids)) for e in tokenizer.encode_batch(texts))
-    return total
+    return sum(min(limit, len(e.ids)) for e in tokenizer.encode_batch(texts))
 
 
 # -- where the time goes -------------------------------------------------------------------------
@@ -395,11 +405,11 @@ def main() -> None:
         from index.store import open_client
         from rag.config import Settings
 
-        for key, client, names, run in (
-            ("newsrag", open_client(Settings(data_dir=root / "newsrag")), ["newsrag-sentences"], new),
-            ("llamaindex", chromadb.PersistentClient(path=str(root / "llamaindex")), ["bench"], base),
+        for key, texts, run in (
+            ("newsrag", newsrag_sentences(open_client(Settings(data_dir=root / "newsrag")), "newsrag"), new),
+            ("llamaindex", stored_texts(chromadb.PersistentClient(path=str(root / "llamaindex")), "bench"), base),
         ):
-            rates[key]["tokens embedded"] = tokens_embedded(client, names)
+            rates[key]["tokens embedded"] = tokens_embedded(texts)
             rates[key]["tokens/s"] = rates[key]["tokens embedded"] / run.seconds
         result: dict[str, Any] = {
             "articles": n, "kb": kb, "all": args.all, "newsrag": rates["newsrag"], "llamaindex": rates["llamaindex"],
