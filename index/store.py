@@ -5,7 +5,8 @@ Three collections: ``<name>`` holds one node per chunk (its text, vector and the
 embedding sentences at question time; ``<name>-articles`` is the manifest, one row per article (its
 id the doc_id, its vector the mean of its chunks'), which says whether the article is complete, and
 whose collection metadata records the embedding model the library was built with. The article text
-is not stored twice: chunks tile their article, so ``article()`` rebuilds it exactly from them. Ids
+is not stored twice: chunks tile their article, so ``article()`` rebuilds it exactly from them, and a
+sentence's text is cut from its chunk's by its span (a library written before stored it too). Ids
 are content hashes, so re-adding the same article is a no-op and a changed article gets new ids.
 
 **Crash safety.** Every write keeps these steps, in this order (batched ingestion of many articles
