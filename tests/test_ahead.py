@@ -3,6 +3,7 @@ process alone would build, and the workers never outlive it."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -31,10 +32,10 @@ ARTICLES = {
 }
 
 
-def library(folder: Path, data: Path, embedder, ahead_bytes: int) -> dict[str, dict]:
-    """Ingest ``folder`` into a new library; every stored row of its three collections, by id."""
+def library(source: Path, data: Path, embedder, ahead_bytes: int) -> dict[str, dict]:
+    """Ingest ``source`` (a folder or a CSV file) into a new library; every stored row of its three collections."""
     pipeline = Pipeline(Settings(data_dir=data, ingest_ahead_bytes=ahead_bytes), embedder=embedder)
-    report = pipeline.ingest([folder])
+    report = pipeline.ingest([source])
     assert sorted(r.status for r in report.results) == ["added", "added", "added", "failed"], report.results
     store = pipeline.store
     rows: dict[str, dict] = {}
@@ -46,14 +47,31 @@ def library(folder: Path, data: Path, embedder, ahead_bytes: int) -> dict[str, d
     return rows
 
 
-def test_a_library_built_ahead_in_other_processes_is_the_one_built_here(embedder, tmp_path):
+def news_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "news"
     folder.mkdir()
     for name, text in ARTICLES.items():
         (folder / name).write_text(text, encoding="utf-8")
+    return folder
 
-    here = library(folder, tmp_path / "here", embedder, ahead_bytes=10**9)
-    ahead = library(folder, tmp_path / "ahead", embedder, ahead_bytes=0)
+
+def news_table(tmp_path: Path) -> Path:
+    """The same texts as rows of a CSV file of articles (the page's markup kept as its text, the empty one a row
+    without text)."""
+    table = tmp_path / "news.csv"
+    with table.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "source"])
+        writer.writerows([[text, "Wire"] for text in ARTICLES.values()])
+    return table
+
+
+@pytest.mark.parametrize("make", [news_folder, news_table], ids=["folder", "csv"])
+def test_a_library_built_ahead_in_other_processes_is_the_one_built_here(make, embedder, tmp_path):
+    source = make(tmp_path)
+
+    here = library(source, tmp_path / "here", embedder, ahead_bytes=10**9)
+    ahead = library(source, tmp_path / "ahead", embedder, ahead_bytes=0)
 
     assert sorted(here) == sorted(ahead)
     assert any(key.startswith("sentences:") for key in here)
@@ -66,10 +84,7 @@ def test_a_library_built_ahead_in_other_processes_is_the_one_built_here(embedder
 
 
 def test_an_ingest_worked_ahead_embeds_no_sentence_in_this_process(counting, tmp_path):
-    folder = tmp_path / "news"
-    folder.mkdir()
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
+    folder = news_folder(tmp_path)
     pipeline = Pipeline(Settings(data_dir=tmp_path / "store", ingest_ahead_bytes=0), embedder=counting)
 
     assert pipeline.ingest([folder]).count("added") == 3
@@ -130,11 +145,7 @@ def test_files_read_ahead_come_back_in_order_with_their_errors(workers, tmp_path
     from index.load import find_sources
     from rag.errors import InputError
 
-    folder = tmp_path / "news"
-    folder.mkdir()
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    sources, _ = find_sources([folder])
+    sources, _ = find_sources([news_folder(tmp_path)])
 
     with Ahead(workers=workers, export=embedder.engine.folder) as ahead:
         prepared = ahead.prepare_sources(sources, 1_000_000)
