@@ -20,11 +20,13 @@ the same whichever process read a sentence. A small ingest, or one embedded anot
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,6 +56,8 @@ WORKERS = 2
 
 #: Characters of articles a worker splits, embeds and annotates at a time.
 BATCH_CHARS = 40_000
+#: Batches the workers may be ahead of the store (a batch's vectors wait in memory until it is written).
+AHEAD = 4 * WORKERS
 
 T = TypeVar("T")
 
@@ -156,20 +160,27 @@ class Ahead:
 
     def split(self, articles: Sequence[Article], max_chars: int) -> Iterator[Split]:
         """Each article's ``Split``, in order: worked out ahead, with its vectors and entities, when there are
-        workers; here, chunks only, otherwise. If the workers die, the rest are split here."""
+        workers; here, chunks only, otherwise. The workers keep at most ``AHEAD`` batches ahead of the caller, so a
+        slow store never fills memory with vectors waiting to be written. If the workers die, the rest are split
+        here."""
         if self._pool is None:
             return (Split(chunk_article(a, max_chars)) for a in articles)
-        batches = list(_batches(articles))
-        futures = [self._pool.submit(_split, batch, max_chars) for batch in batches]
-        return self._splits(futures, batches, max_chars)
+        return self._splits(self._pool, _batches(articles), max_chars)
 
     @staticmethod
-    def _splits(futures: list[Future[list[Split]]], batches: list[list[Article]],
-                max_chars: int) -> Iterator[Split]:
-        for future, batch in zip(futures, batches, strict=True):
-            try:
-                yield from future.result()
-            except BrokenProcessPool:
+    def _splits(pool: ProcessPoolExecutor, batches: Iterator[list[Article]], max_chars: int) -> Iterator[Split]:
+        pending: deque[tuple[Future[list[Split]], list[Article]]] = deque()
+        try:
+            while True:
+                while len(pending) < AHEAD and (batch := next(batches, None)) is not None:
+                    pending.append((pool.submit(_split, batch, max_chars), batch))
+                if not pending:
+                    return
+                splits = pending[0][0].result()
+                pending.popleft()
+                yield from splits
+        except BrokenProcessPool:  # the workers died: the rest is split here
+            for batch in itertools.chain((batch for _, batch in pending), batches):
                 yield from (Split(chunk_article(a, max_chars)) for a in batch)
 
     def _map(self, work: Callable[..., T], args: list[tuple[object, ...]]) -> list[T]:

@@ -155,3 +155,23 @@ def test_files_read_ahead_come_back_in_order_with_their_errors(workers, tmp_path
     assert isinstance(error, InputError) and error.path.name == "empty.txt" and error.reason == "empty file"
     assert [getattr(p, "title", None) for p in prepared] == [
         "Budget passes after long night", None, "Club signs a striker", "Storm closes roads"]
+
+
+def test_articles_left_when_the_workers_die_are_split_here(embedder):
+    from index.ahead import Ahead
+    from index.chunk import chunk_article
+    from index.types import Article
+
+    articles = [Article(f"d{i}", f"{i}.txt", f"Story {i} opens. " + "The council met again on Monday. " * 1500)
+                for i in range(12)]  # about 50,000 characters each: a batch apiece
+
+    with Ahead(export=embedder.engine.folder) as ahead:
+        splits = ahead.split(articles, 600)
+        first = next(splits)
+        for process in list(ahead._pool._processes.values()):
+            process.kill()
+        rest = list(splits)
+
+    assert first.vectors is not None  # worked out ahead
+    assert [s.chunks for s in [first, *rest]] == [chunk_article(a, 600) for a in articles]
+    assert rest[-1].vectors is None  # split here, to be embedded here
