@@ -156,7 +156,8 @@ class Ingestor:
         for path in paths:
             if path.is_dir() and not path.is_symlink():
                 report.results.extend(FileResult(str(p), "skipped", reason=why) for p, why in skipped_in(path))
-        # a large ingest reads, cleans, describes and splits in other processes, ahead of the embedding
+        # a large ingest reads, cleans and describes the files in other processes, which then split, embed and
+        # annotate the new articles ahead of the writing (index.ahead)
         size = sum(_size(s.path) for s in sources) + sum(_size(t) for t in tables)
         with self._ahead(size) as ahead:
             prepared: list[tuple[str, Article | InputError]] = list(zip(
