@@ -298,10 +298,9 @@ class Ingestor:
     def _ahead(self, size: int) -> Ahead:
         """Processes to work ahead on an ingest of ``size`` bytes (``index.ahead``): none for a small one, or when
         the library is not embedded with an int8 export (whose vectors another process reproduces exactly)."""
-        engine = getattr(self.embedder, "engine", None)
-        if size < self.ahead_bytes or engine is None or engine.precision != "int8":
+        if size < self.ahead_bytes or precision_of(self.embedder) != "int8":
             return Ahead(workers=0)
-        return Ahead(export=engine.folder)
+        return Ahead(export=self.embedder.engine.folder)  # type: ignore[attr-defined]  # int8: an ONNX engine
 
     def _fill_details(self, article: Article, details: Details | None) -> str:
         """For an article already stored: set the details the user gave, and those the store lacks that the

@@ -748,15 +748,15 @@ class Store:
         it (storing it cost a quarter of the sentence writes, and Chroma indexes every stored text for full-text
         search); a library written before keeps its own."""
         docs = list(documents) if documents is not None else [None] * len(metas)
-        wanted = sorted({str(m["chunk_id"]) for m, d in zip(metas, docs, strict=True) if d is None})
-        chunks = self.chunks.get(ids=wanted, include=["metadatas", "documents"]) if wanted else None
-        at = {i: (int(m["start"]), d or "") for i, m, d in zip(chunks["ids"], chunks["metadatas"], chunks["documents"],
-                                                                strict=True)} if chunks else {}
+        # the chunks' nodes, read once and kept for retrieval, which reads the same chunks next
+        wanted = [str(m["chunk_id"]) for m, d in zip(metas, docs, strict=True) if d is None]
+        nodes = {n.node_id: n for n in self.chunk_nodes(wanted)} if wanted else {}
         out = []
         for meta, doc in zip(metas, docs, strict=True):
             if doc is None:
-                start, text = at.get(str(meta["chunk_id"]), (0, ""))
-                doc = text[int(meta["start"]) - start : int(meta["end"]) - start] if text else ""
+                node = nodes.get(str(meta["chunk_id"]))
+                at = node.start_char_idx if node is not None else 0
+                doc = node.text[int(meta["start"]) - at : int(meta["end"]) - at] if node is not None else ""
             out.append(doc)
         return out
 
