@@ -298,7 +298,7 @@ class Ingestor:
     def _ahead(self, size: int) -> Ahead:
         """Processes to work ahead on an ingest of ``size`` bytes (``index.ahead``): none for a small one, or when
         the library is not embedded with an int8 export (whose vectors another process reproduces exactly)."""
-        if size < self.ahead_bytes or precision_of(self.embedder) != "int8":
+        if size < self.ahead_bytes or precision_of(self.embedder) == "float32":
             return Ahead(workers=0)
         return Ahead(export=self.embedder.engine.folder)  # type: ignore[attr-defined]  # int8: an ONNX engine
 

@@ -52,7 +52,7 @@ import numpy as np
 from index import faults
 from index.annotate import Entity, decode
 from index.locks import ChromaLock, Notify, WriterLock
-from index.onnx_engine import Precision
+from index.onnx_engine import PRECISIONS, Precision
 from index.types import Article, Chunk, Details
 from rag.config import Settings
 from rag.errors import ModelMismatchError, NewsragError, NotFoundError, StoreError
@@ -769,7 +769,7 @@ class Store:
         meta = self.client.get_collection(f"{self.settings.collection}-articles").metadata or {}
         if "model_dimension" not in meta:
             return None
-        precision: Precision = "int8" if meta.get("model_precision") == "int8" else "float32"
+        precision: Precision = next((p for p in PRECISIONS if p == meta.get("model_precision")), "float32")
         return ModelRecord(meta["model_name"], int(meta["model_dimension"]), tuple(json.loads(meta["model_probe"])),
                            precision)
 

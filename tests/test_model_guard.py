@@ -52,8 +52,9 @@ def library(seeded, tmp_path) -> Path:
 def test_the_library_records_the_model_it_was_built_with(seeded, embedder):
     record = seeded.store.model_record()
     assert record is not None and record.name == PACKAGED_MODEL and record.dimension == 384
-    assert record.precision == "int8" and record.label == f"{PACKAGED_MODEL} (int8)"
-    assert record.matches(type(record).of(PACKAGED_MODEL, embedder.embed([PROBE])[0], "int8"))
+    assert record.precision == "int8-smooth" and record.label == f"{PACKAGED_MODEL} (int8-smooth)"
+    assert record.matches(type(record).of(PACKAGED_MODEL, embedder.embed([PROBE])[0], "int8-smooth"))
+    assert not record.matches(type(record).of(PACKAGED_MODEL, embedder.embed([PROBE])[0], "int8"))
     assert not record.matches(type(record).of(PACKAGED_MODEL, embedder.embed([PROBE])[0], "float32"))
 
 
@@ -73,8 +74,8 @@ def test_another_model_can_neither_add_to_nor_ask_the_library(library, other_mod
     for error in (adding, asking):
         message = str(error.value)
         assert message.startswith(f"The library at {library} was built with the embedding model "
-                                  f"'{PACKAGED_MODEL} (int8)' (384 dimensions); '{other_models[model]}' ({dimensions} "
-                                  "dimensions) gives other vectors")
+                                  f"'{PACKAGED_MODEL} (int8-smooth)' (384 dimensions); '{other_models[model]}' "
+                                  f"({dimensions} dimensions) gives other vectors")
         assert f"Use NEWSRAG_EMBED_MODEL={PACKAGED_MODEL}" in message and "--data-dir" in message
     assert sorted(other.store.chunks.get(include=[])["ids"]) == before  # nothing was written
 
@@ -92,28 +93,28 @@ def test_the_same_model_under_another_name_is_the_same_model(library):
     assert not same.ask("How did the Senate vote on the sanctions bill?").abstained
 
 
-def test_a_new_library_is_built_in_int8_and_an_older_float32_one_stays_float32(tmp_path):
+def test_a_new_library_is_built_in_smoothed_int8_and_an_older_int8_or_float32_one_keeps_its_precision(tmp_path):
     article = tmp_path / "bridge.txt"
     article.write_text(NEW, encoding="utf-8")
-    for precision in ("int8", "float32"):
+    for precision in ("int8-smooth", "int8", "float32"):
         built = Pipeline(Settings(data_dir=tmp_path / precision, embed_precision=precision))
         built.ingest([article])
         record = built.store.model_record()
         assert record is not None and record.precision == precision
-        again = Pipeline(Settings(data_dir=tmp_path / precision))  # today's default, int8, asks either library
+        again = Pipeline(Settings(data_dir=tmp_path / precision))  # today's default, int8-smooth, asks every one
         assert again.embedder.precision == precision  # type: ignore[attr-defined]
         answer = again.ask("How did the Aldmoor council vote on the footbridge?")
         assert not answer.abstained and "12-3" in answer.text
 
 
 def test_vectors_of_another_precision_are_refused(library, float32_embedder):
-    # an int8 library asked with float32 vectors (as when this machine could not quantise the model)
+    # a smoothed int8 library asked with float32 vectors (as when this machine could not quantise the model)
     other = Pipeline(Settings(data_dir=library), embedder=float32_embedder)
     with pytest.raises(ModelMismatchError) as error:
         other.ask("Who met?")
-    assert (f"built with the embedding model '{PACKAGED_MODEL} (int8)' (384 dimensions); '{PACKAGED_MODEL}' (384 "
-            "dimensions) gives other vectors") in str(error.value)
-    assert "Its int8 vectors could not be made here" in str(error.value)
+    assert (f"built with the embedding model '{PACKAGED_MODEL} (int8-smooth)' (384 dimensions); '{PACKAGED_MODEL}' "
+            "(384 dimensions) gives other vectors") in str(error.value)
+    assert "Its int8-smooth vectors could not be made here" in str(error.value)
 
 
 def test_a_library_from_before_models_were_recorded_is_checked_by_dimension(library, other_models):

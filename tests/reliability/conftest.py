@@ -26,10 +26,10 @@ def figures() -> dict[str, object]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _model_exported(embedder) -> None:
-    """The model's int8 export made once, before any `newsrag` process starts: each one reads it (through
+    """The model's int8 (SmoothQuant) export made once, before any `newsrag` process starts: each one reads it (through
     NEWSRAG_MODELS_DIR, which ``tests/conftest.py`` sets), as newsrag runs on any machine after its first ingest, and
     builds libraries with the same vectors as the test's own pipelines."""
-    assert embedder.engine is not None and embedder.engine.precision == "int8"
+    assert embedder.engine is not None and embedder.engine.precision == "int8-smooth"
 
 
 def pytest_terminal_summary(terminalreporter):
