@@ -44,11 +44,12 @@ import warnings
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from onnx import ModelProto
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ ONNX_FILE, TOKENIZER_FILE, SPEC_FILE = "model.onnx", "tokenizer.json", "export.j
 #: vectors at cosine 0.993 to torch's on average (news sentences); "int8-smooth" does the same after SmoothQuant
 #: (``index.smoothing``), at cosine 0.998 and the same speed. A library keeps the precision it was built with.
 Precision = Literal["float32", "int8", "int8-smooth"]
-PRECISIONS: tuple[Precision, ...] = ("float32", "int8", "int8-smooth")
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 #: Where SmoothQuant's calibration texts come from: the seed articles' paragraphs, which every checkout has, so that
 #: every machine makes the same export.
 CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -300,23 +301,20 @@ def quantise(source: Path, folder: Path, smooth: bool = False) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(suffix=".partial", dir=folder.parent))
     try:
-        weights = source / ONNX_FILE
+        model: Path | ModelProto = source / ONNX_FILE
         if smooth:
             engine = OnnxEngine(source)
-            weights = partial / "smoothed.onnx"
-            smooth_model(source / ONNX_FILE, weights, (engine.feeds([text]) for text in calibration_texts()))
+            model = smooth_model(source / ONNX_FILE, (engine.feeds([text]) for text in calibration_texts()))
         # It logs advice to pre-process the model (shape inference), which changes nothing here, through
         # ``logging.warning``, which gives the root logger a handler: every library's debug lines would then print.
         root, advice, handlers = logging.getLogger(), _DropAdvice(), list(logging.getLogger().handlers)
         root.addFilter(advice)
         try:
-            quantize_dynamic(weights, partial / ONNX_FILE, per_channel=True, weight_type=QuantType.QInt8,
+            quantize_dynamic(model, partial / ONNX_FILE, per_channel=True, weight_type=QuantType.QInt8,
                              op_types_to_quantize=["MatMul"])
         finally:
             root.removeFilter(advice)
             root.handlers[:] = handlers
-        if smooth:
-            weights.unlink()
         shutil.copyfile(source / TOKENIZER_FILE, partial / TOKENIZER_FILE)
         precision: Precision = "int8-smooth" if smooth else "int8"
         spec = dataclasses.replace(ExportSpec.read(source / SPEC_FILE), precision=precision)

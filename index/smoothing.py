@@ -25,8 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from onnx import ModelProto, NodeProto
 
 #: How much of the activations' range moves into the weights (0: none, 1: all of it).
 ALPHA = 0.8
@@ -37,20 +41,23 @@ LIMITS = (1e-3, 1e3)
 Feeds = dict[str, np.ndarray]
 
 
-def smooth(source: Path, target: Path, calibration: Iterable[Feeds], alpha: float = ALPHA) -> int:
-    """Writes to ``target`` the model in ``source`` with every matrix product by a constant weight smoothed, its
-    input's channel maxima measured on ``calibration``; returns how many were smoothed. The float32 model in
-    ``target`` computes what ``source`` does, to rounding."""
+def smooth(source: Path, calibration: Iterable[Feeds], alpha: float = ALPHA) -> ModelProto:
+    """The model in ``source`` with every matrix product by a constant weight smoothed, its input's channel maxima
+    measured on ``calibration``. In float32 it computes what ``source`` does, to rounding; each smoothed product
+    gets a ``Mul`` node named after it with ``/smooth``."""
     import onnx
     from onnx import helper, numpy_helper
 
     model = onnx.load(str(source))
     weights = {init.name: init for init in model.graph.initializer}
-    products = [node for node in model.graph.node if node.op_type == "MatMul" and node.input[1] in weights]
-    maxima = channel_maxima(model, sorted({node.input[0] for node in products}), calibration)
+    def smoothed(node: NodeProto) -> bool:  # a matrix product by a constant weight
+        return node.op_type == "MatMul" and node.input[1] in weights
+
+    inputs = sorted({node.input[0] for node in model.graph.node if smoothed(node)})
+    maxima = channel_maxima(model, inputs, calibration)
     nodes = []
     for node in model.graph.node:
-        if node.op_type == "MatMul" and node.input[1] in weights:
+        if smoothed(node):
             weight = numpy_helper.to_array(weights[node.input[1]])
             scale = factors(maxima[node.input[0]], np.abs(weight).max(axis=1), alpha)
             weights[node.input[1]].CopyFrom(numpy_helper.from_array((weight * scale[:, None]).astype(weight.dtype),
@@ -62,8 +69,7 @@ def smooth(source: Path, target: Path, calibration: Iterable[Feeds], alpha: floa
         nodes.append(node)
     del model.graph.node[:]
     model.graph.node.extend(nodes)
-    onnx.save(model, str(target))
-    return len(products)
+    return model
 
 
 def factors(activation_max: np.ndarray, weight_max: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
@@ -76,14 +82,14 @@ def factors(activation_max: np.ndarray, weight_max: np.ndarray, alpha: float = A
     return np.clip(a**alpha / w ** (1 - alpha), *LIMITS).astype(np.float32)
 
 
-def channel_maxima(model: object, tensors: list[str], calibration: Iterable[Feeds]) -> dict[str, np.ndarray]:
+def channel_maxima(model: ModelProto, tensors: list[str], calibration: Iterable[Feeds]) -> dict[str, np.ndarray]:
     """The largest absolute value of each channel (last axis) of each of ``tensors`` over the calibration inputs,
     read by running ``model`` with those tensors as extra outputs."""
     import onnx
     import onnxruntime as ort
 
     probe = onnx.ModelProto()
-    probe.CopyFrom(model)  # type: ignore[arg-type]
+    probe.CopyFrom(model)
     for name in tensors:
         probe.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     options = ort.SessionOptions()
