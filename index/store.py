@@ -23,7 +23,8 @@ so whatever a killed writer left behind is invisible; whoever next takes the wri
 first (``repair``). A kill at any point therefore leaves each article wholly stored or absent, and
 a rerun finishes the job.
 
-**Several processes.** Writers take ``WriterLock`` (one at a time, for a whole ingest). On an
+**Several processes.** Writers take ``WriterLock`` (one at a time, for a whole ingest), and on a Chroma server
+also its ``ServerLease`` (``index/lease.py``), which keeps out writers on other machines. On an
 embedded folder every read or write of Chroma also holds ``ChromaLock`` (shared by readers,
 exclusive for one batch of a write), and a writer ends each commit by replacing the file
 ``generation``: a reader that finds it changed reopens its Chroma client before it reads (a client
@@ -51,6 +52,7 @@ import numpy as np
 
 from index import faults
 from index.annotate import Entity, decode
+from index.lease import ServerLease
 from index.locks import ChromaLock, Notify, WriterLock
 from index.onnx_engine import PRECISIONS, Precision
 from index.types import Article, Chunk, Details
@@ -371,6 +373,10 @@ class Store:
         self.notify: Notify | None = None
         self._writer = WriterLock(settings.data_dir, settings.lock_wait, self._notify)
         self._rw = ChromaLock(settings.data_dir / "chroma.rwlock") if self.embedded else None
+        self._lease = (ServerLease(lambda: self.client, settings.collection,
+                                   f"{settings.collection} on the Chroma server at {settings.chroma_url}",
+                                   settings.data_dir, settings.lease_ttl, settings.lock_wait, self._notify)
+                       if settings.chroma_url and client is None else None)
 
     def _notify(self, message: str) -> None:
         if self.notify:
@@ -461,12 +467,20 @@ class Store:
         self._check_folder()
         first = not self._writer.depth
         with self._writer.hold(blocking) as held:
-            if held and first and repair:
-                with self._chroma_read() if self._rw else nullcontext():
-                    self._reopen()  # a writer killed before it could say so may have written since this client opened
-                    self._sync()
-                self.repaired = self.repair()
-            yield held
+            if not held:
+                yield False
+                return
+            # on a server, writers on other machines are kept out by a lease on the server (index/lease.py)
+            with self._lease.hold(blocking) if first and self._lease else nullcontext(True) as leased:
+                if not leased:
+                    yield False
+                    return
+                if first and repair:
+                    with self._chroma_read() if self._rw else nullcontext():
+                        self._reopen()  # a writer killed before it could say so may have written since this opened
+                        self._sync()
+                    self.repaired = self.repair()
+                yield True
 
     def _check_folder(self) -> None:
         """The data folder (locks, the generation file, the BM25 cache) must be one: said once, as a message."""
@@ -480,7 +494,10 @@ class Store:
 
     @contextmanager
     def _committing(self) -> Iterator[None]:
-        """One batch of a write: Chroma's files are not read by anyone else meanwhile."""
+        """One batch of a write: Chroma's files are not read by anyone else meanwhile; on a server, only while this
+        process still holds the writer lease."""
+        if self._lease is not None:
+            self._lease.check()
         if self._rw is None:
             yield
             return

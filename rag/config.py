@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     lock_wait: float = Field(
         60.0, ge=0.0, description="Seconds a writer waits while another process writes the library (0: not at all)."
     )
+    lease_ttl: float = Field(
+        30.0, ge=0.5, le=3600.0,
+        description="On a Chroma server: seconds without a heartbeat after which a writer's hold on the library "
+                    "(index/lease.py) is taken over by a writer on another machine.",
+    )
     write_batch: int = Field(2000, ge=1, le=5000, description="Rows per Chroma write.")
     ingest_group: int = Field(
         1024, ge=1, le=100_000,
