@@ -98,12 +98,12 @@ def pairs(pipeline, sets: list[tuple[str, list[QAItem]]]) -> list[Pair]:
                     easy = max(other, key=lambda x: lexical(terms, x[2]))
                     chosen.append((articles[other_file].doc_id, easy[0], easy[2], 0))
             claims.append((claim, chosen, name in TEST_SETS))
-    claim_vectors = pipeline.embedder.embed([c for c, _, _ in claims])
+    claim_vectors = pipeline.query_embedder.embed([c for c, _, _ in claims])
     for (claim, chosen, test), cv in zip(claims, claim_vectors, strict=True):
         terms = content_terms(claim)
         for doc, start, text, label in chosen:
             vec = vectors.get((doc, start))
-            dense = float(cv @ vec) if vec is not None else float(cv @ pipeline.embedder.embed([text])[0])
+            dense = float(cv @ vec) if vec is not None else float(cv @ pipeline.query_embedder.embed([text])[0])
             out.append(Pair(lexical(terms, text), dense, label, test))
     return out
 

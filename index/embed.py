@@ -12,7 +12,7 @@ exported, the model is never loaded into torch again: a cold question skips torc
 imports. Every model that cannot be exported, and an embedder without that folder, runs on torch. Both give the
 same vectors to within 3e-7 in float32. A new library is embedded with int8 weights after SmoothQuant
 (``precision="int8-smooth"``, each text on its own: ``index.onnx_engine``), about 2.6x as fast, at cosine 0.998 to
-torch's vectors.
+torch's vectors; its questions are still embedded in float32 (``for_queries``).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class SentenceTransformerEmbedder:
         self._model: SentenceTransformer | None = None
         self._engine: OnnxEngine | None = None
         self._engine_tried = False
+        self._queries: SentenceTransformerEmbedder | None = None
         self._lock = threading.Lock()
         self._export_lock = threading.Lock()
 
@@ -126,6 +127,23 @@ class SentenceTransformerEmbedder:
                         engine = OnnxEngine.load_or_export(self.model, self.cache_dir, name, self.precision)
                     self._engine, self._engine_tried = engine, True
         return self._engine
+
+    def for_queries(self) -> SentenceTransformerEmbedder:
+        """What embeds questions: this model in float32, whatever the precision of the library's vectors.
+
+        Quantise the library, not the question (the asymmetric distance of Jegou et al. 2011): a question scored in
+        float32 against int8 vectors carries one side's rounding error instead of two. On the dev corpora, int8-smooth
+        libraries asked in int8-smooth lost 4 answers of 759 that float32 had right, and asked in float32 lost 1
+        (``docs/answering.md``). One question's vector costs a few milliseconds either way."""
+        if self.precision == "float32" or self.runtime != "onnx":
+            return self
+        with self._lock:
+            if self._queries is None:
+                twin = SentenceTransformerEmbedder(self.name, self.device, self.allow_download, self.batch_size,
+                                                   runtime="onnx", cache_dir=self.cache_dir, precision="float32")
+                twin._model = self._model
+                self._queries = twin
+            return self._queries
 
     def stock(self) -> SentenceTransformerEmbedder:
         """The same loaded model, run by sentence-transformers on torch only (what llama-index does by default)."""

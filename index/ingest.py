@@ -279,7 +279,9 @@ class Ingestor:
             extra = computed[len(new):]
             vectors, entity_codes = self.known.recall(flat, new, computed[: len(new)], found.result())
         if probe:
-            self.store.check_model(ModelRecord.of(self.embedder.name, extra[-1], precision_of(self.embedder)),
+            for_queries = getattr(self.embedder, "for_queries", None)  # how its questions are embedded
+            asked = for_queries().embed([PROBE])[0] if for_queries is not None else extra[-1]
+            self.store.check_model(ModelRecord.of(self.embedder.name, extra[-1], precision_of(self.embedder), asked),
                                    record_if_new=True)
             extra = extra[:-1]
         bare_vectors = iter(extra)

@@ -43,7 +43,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
@@ -116,10 +116,15 @@ class ModelRecord:
     dimension: int
     probe: tuple[float, ...]
     precision: Precision = "float32"
+    #: ``PROBE`` as the library's questions are embedded (in float32, ``Pipeline.query_embedder``), so that asking
+    #: checks the model without loading the int8 weights too; empty in a library recorded before it was kept.
+    query_probe: tuple[float, ...] = ()
 
     @classmethod
-    def of(cls, name: str, probe_vector: np.ndarray, precision: Precision = "float32") -> ModelRecord:
-        return cls(name, int(len(probe_vector)), tuple(float(x) for x in probe_vector), precision)
+    def of(cls, name: str, probe_vector: np.ndarray, precision: Precision = "float32",
+           query_probe: np.ndarray | None = None) -> ModelRecord:
+        return cls(name, int(len(probe_vector)), tuple(float(x) for x in probe_vector), precision,
+                   () if query_probe is None else tuple(float(x) for x in query_probe))
 
     @property
     def label(self) -> str:
@@ -133,8 +138,18 @@ class ModelRecord:
             return False
         if self.precision != other.precision:
             return False
-        a, b = np.asarray(self.probe), np.asarray(other.probe)
-        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0)) >= 0.999
+        return _same(self.probe, other.probe)
+
+    def asks_like(self, name: str, query_probe: np.ndarray) -> bool:
+        """True when ``query_probe`` is how this model embeds ``PROBE`` as a question (False when not recorded)."""
+        return (bool(self.query_probe) and name == self.name and len(query_probe) == len(self.query_probe)
+                and _same(self.query_probe, query_probe))
+
+
+def _same(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> bool:
+    """The same probe vector, to rounding and runtime noise."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y) or 1.0)) >= 0.999
 
 
 @dataclass(frozen=True)
@@ -365,8 +380,11 @@ class Store:
         self._folder_ok = False
         #: What the last ``repair`` removed (one line per article), for the CLI to say.
         self.repaired: list[str] = []
-        #: Embedding models (by name) found to match the library's in this process.
+        #: Embedding models (by name) found to match the library's in this process, by a writer (which records what
+        #: the library's record lacks).
         self.verified_models: set[str] = set()
+        #: Models (by name) found fit to ask this library; a writer still checks them once.
+        self.asked_models: set[str] = set()
         #: Incremented whenever the Chroma client is reopened: whoever keeps its collections must take them anew.
         self.generation = 0
         #: Told (once per wait) that another process is writing and this one waits for it: the CLI prints it.
@@ -788,7 +806,7 @@ class Store:
             return None
         precision: Precision = next((p for p in PRECISIONS if p == meta.get("model_precision")), "float32")
         return ModelRecord(meta["model_name"], int(meta["model_dimension"]), tuple(json.loads(meta["model_probe"])),
-                           precision)
+                           precision, tuple(json.loads(meta.get("model_query_probe") or "[]")))
 
     @_reads
     def stored_dimension(self) -> int | None:
@@ -798,7 +816,8 @@ class Store:
 
     def check_model(self, record: ModelRecord, record_if_new: bool = False) -> None:
         """Refuse a model whose vectors are not those the library was built with (``ModelMismatchError``); with
-        ``record_if_new`` (a writer), record it in a library that has no model recorded yet."""
+        ``record_if_new`` (a writer), record it in a library that has no model recorded yet, or add the question
+        probe to a record kept before it was."""
         stored = self.model_record()
         if stored is None:
             dimension = self.stored_dimension()
@@ -818,9 +837,15 @@ class Store:
                 f"and articles cannot be compared with the stored ones. {use}ive the other model a library of its own "
                 "(--data-dir)."
             )
-        if record_if_new and self.model_record() is None:
-            self.record_model(record)
-        self.verified_models.add(record.name)
+        if record_if_new and (stored is None or (record.query_probe and not stored.query_probe)):
+            self.record_model(record if stored is None else replace(stored, query_probe=record.query_probe))
+        (self.verified_models if record_if_new else self.asked_models).add(record.name)
+
+    def questions_match(self, name: str, query_probe: np.ndarray) -> bool:
+        """True when the library recorded that model ``name`` embeds ``PROBE`` as a question as ``query_probe`` does:
+        questions can be asked of it without checking its article vectors' precision (``Pipeline.check_model``)."""
+        stored = self.model_record()
+        return stored is not None and stored.asks_like(name, query_probe)
 
     @_chroma_errors
     def record_model(self, record: ModelRecord) -> None:
@@ -829,6 +854,8 @@ class Store:
                 "model_name": record.name, "model_dimension": record.dimension,
                 "model_probe": json.dumps([round(float(x), 6) for x in record.probe]),
                 "model_precision": record.precision,
+                **({"model_query_probe": json.dumps([round(float(x), 6) for x in record.query_probe])}
+                   if record.query_probe else {}),
             })
             if self.sentences.count() == 0:  # a new library: every sentence it gets is stored with its entities
                 self.sentences.modify(metadata={"entities": ENTITIES_VERSION})

@@ -66,17 +66,24 @@ class Pipeline:
                                            cache_dir=s.models_dir, precision=precision)
 
     @cached_property
+    def query_embedder(self) -> Embedder:
+        """What embeds questions (and, for the verifier, answer sentences): the same model in float32 when the
+        library's vectors are int8 (``SentenceTransformerEmbedder.for_queries``)."""
+        for_queries = getattr(self.embedder, "for_queries", None)
+        return for_queries() if for_queries is not None else self.embedder
+
+    @cached_property
     def lexical(self) -> LexicalIndex:
         return LexicalIndex(self.store, self.settings.bm25_dir)
 
     @cached_property
     def embed_query(self) -> QueryVectors:
         """The query's vector, computed once per distinct query for retrieval and answering."""
-        return QueryVectors(self.embedder)
+        return QueryVectors(self.query_embedder)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.store, self.lexical, llama_embedding(self.embedder), self.embed_query)
+        return HybridRetriever(self.store, self.lexical, llama_embedding(self.query_embedder), self.embed_query)
 
     @cached_property
     def support(self) -> SupportChecker:
@@ -181,10 +188,17 @@ class Pipeline:
                                     "(NEWSRAG_MAX_QUESTION_CHARS). Ask it in fewer words.")
 
     def check_model(self) -> None:
-        """Once per process and model: the library must have been built with this embedding model."""
-        if self.embedder.name not in self.store.verified_models:
-            record = ModelRecord.of(self.embedder.name, self.embed_query(PROBE), precision_of(self.embedder))
-            self.store.check_model(record)
+        """Once per process and model: the library must have been built with this embedding model. Asking needs only
+        the question embedder, when the library recorded how that model embeds a question; otherwise (a library
+        recorded before that) the probe is embedded as the library's vectors were."""
+        name = self.embedder.name
+        if name in self.store.verified_models or name in self.store.asked_models:
+            return
+        if self.store.questions_match(name, self.embed_query(PROBE)):
+            self.store.asked_models.add(name)
+            return
+        record = ModelRecord.of(name, self.embedder.embed([PROBE])[0], precision_of(self.embedder))
+        self.store.check_model(record)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None, backend: str | None = None,
             filters: Filters | None = None, previous: Answer | None = None) -> Answer:

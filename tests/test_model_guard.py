@@ -107,11 +107,15 @@ def test_a_new_library_is_built_in_smoothed_int8_and_an_older_int8_or_float32_on
         assert not answer.abstained and "12-3" in answer.text
 
 
-def test_vectors_of_another_precision_are_refused(library, float32_embedder):
-    # a smoothed int8 library asked with float32 vectors (as when this machine could not quantise the model)
+def test_article_vectors_of_another_precision_are_refused_and_questions_still_asked(library, float32_embedder,
+                                                                                  tmp_path):
+    # a smoothed int8 library given float32 article vectors (as when this machine could not quantise the model)
     other = Pipeline(Settings(data_dir=library), embedder=float32_embedder)
+    assert not other.ask("What did Lavrov say in Manila?").abstained  # its questions are embedded in float32 anyway
+    article = tmp_path / "bridge.txt"
+    article.write_text(NEW, encoding="utf-8")
     with pytest.raises(ModelMismatchError) as error:
-        other.ask("Who met?")
+        other.ingest([article])
     assert (f"built with the embedding model '{PACKAGED_MODEL} (int8-smooth)' (384 dimensions); '{PACKAGED_MODEL}' "
             "(384 dimensions) gives other vectors") in str(error.value)
     assert "Its int8-smooth vectors could not be made here" in str(error.value)
@@ -127,3 +131,43 @@ def test_a_library_from_before_models_were_recorded_is_checked_by_dimension(libr
     with pytest.raises(ModelMismatchError, match="'another model' \\(384 dimensions\\)"):
         other.ask("Who met?")
     assert json.loads(json.dumps(store.manifest.metadata)) == {"recorded": "nothing"}
+
+
+def test_an_int8_library_stores_int8_vectors_and_is_asked_in_float32(library, embedder, float32_embedder, tmp_path):
+    import numpy as np
+
+    pipeline = Pipeline(Settings(data_dir=library), embedder=embedder)
+    question = "How did the Aldmoor council vote on the footbridge?"
+    # the question is embedded as float32 embeds it (one side's rounding error, not two)
+    assert np.allclose(pipeline.embed_query(question), float32_embedder.embed([question])[0], atol=1e-5)
+    assert not np.allclose(pipeline.embed_query(question), embedder.embed([question])[0], atol=1e-3)
+    article = tmp_path / "bridge.txt"
+    article.write_text(NEW, encoding="utf-8")
+    assert pipeline.ingest([article]).ok  # the library's model check passes: it still writes int8-smooth
+    stored = pipeline.store.sentences.get(where={"doc_id": pipeline.store.articles()[-1].doc_id},
+                                          include=["embeddings"])["embeddings"]
+    sentence = "The council of Aldmoor voted 12-3 on Monday to build a footbridge."
+    assert any(np.allclose(v, embedder.embed([sentence])[0], atol=1e-5) for v in stored)
+    answer = pipeline.ask(question)
+    assert not answer.abstained and "12-3" in answer.text
+    # a float32 library is asked by the embedder it was built with
+    assert Pipeline(Settings(data_dir=tmp_path / "f32"), embedder=float32_embedder).query_embedder is float32_embedder
+
+
+def test_a_library_recorded_before_the_question_probe_is_asked_and_gains_it_at_its_next_ingest(library, embedder,
+                                                                                               tmp_path):
+    from dataclasses import replace
+
+    from index.store import Store
+
+    store = Store(Settings(data_dir=library))
+    record = store.model_record()
+    assert record is not None and record.query_probe  # a library built today records both probes
+    store.record_model(replace(record, query_probe=()))
+    assert Store(Settings(data_dir=library)).model_record().query_probe == ()  # type: ignore[union-attr]
+    pipeline = Pipeline(Settings(data_dir=library), embedder=embedder)
+    assert not pipeline.ask("What did Lavrov say in Manila?").abstained  # checked by its article vectors' probe
+    article = tmp_path / "bridge.txt"
+    article.write_text(NEW, encoding="utf-8")
+    assert pipeline.ingest([article]).ok
+    assert Store(Settings(data_dir=library)).model_record() == record
