@@ -46,6 +46,7 @@ LONG_DEAD = 600.0
 #: How often a waiter looks at the lease again.
 POLL = 0.25
 _DIGITS = 10
+_LIST_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,15 @@ class ServerLease:
 
     def _numbers(self) -> list[int]:
         pattern = re.compile(re.escape(self.prefix) + r"(\d+)$")
-        names = (getattr(c, "name", c) for c in self._client().list_collections())
-        return sorted(int(m.group(1)) for m in map(pattern.match, names) if m)
+        numbers: list[int] = []
+        offset = 0
+        while True:  # a page at a time: a server may cap what one listing returns
+            page = self._client().list_collections(limit=_LIST_PAGE, offset=offset)
+            names = (getattr(c, "name", c) for c in page)
+            numbers.extend(int(m.group(1)) for m in map(pattern.match, names) if m)
+            if len(page) < _LIST_PAGE:
+                return sorted(numbers)
+            offset += _LIST_PAGE
 
     def _read(self, number: int) -> Lease | None:
         try:
@@ -195,7 +203,9 @@ class ServerLease:
                             self._delete(old)
                     self._start_beating()
                     return True
-                continue
+                lease = self._read(number + 1) or self._read(number) or lease  # who won the race
+                if lease is None:
+                    continue
             if not blocking:
                 return False
             now = time.monotonic()

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -90,11 +91,13 @@ class ChromaServer:
         self._process: subprocess.Popen | None = None
         self._url: str | None = None
         self._names = itertools.count(1)
+        self._starting = threading.Lock()
 
     @property
     def url(self) -> str:
-        if self._url is None:
-            self._url = self._start()
+        with self._starting:  # threads asking at once start one server, not one each
+            if self._url is None:
+                self._url = self._start()
         return self._url
 
     def collection(self) -> str:

@@ -162,3 +162,33 @@ def test_ingests_from_two_machines_into_one_collection_queue_and_keep_every_arti
     assert sorted(a.file for a in reader.store.articles()) == ["a.txt", "b.txt"]
     assert not reader.store.repair()
     assert "nine times a day" in reader.ask("How many times a day will the Quarnby ferry sail?").text
+
+
+def test_writers_racing_for_the_lease_hold_it_one_at_a_time(chroma_server, tmp_path):
+    import threading
+    import time
+
+    collection = chroma_server.collection()
+    holding, most, holds = [0], [0], []
+    count = threading.Lock()
+
+    machines = [machine(chroma_server, tmp_path / f"m{n}", collection, lock_wait=120) for n in range(4)]
+
+    def writer(n: int) -> None:
+        store = Store(machines[n])
+        for _ in range(3):
+            with store.writing():
+                with count:
+                    holding[0] += 1
+                    most[0] = max(most[0], holding[0])
+                time.sleep(0.05)
+                with count:
+                    holding[0] -= 1
+                    holds.append(n)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1 and sorted(holds) == sorted(list(range(4)) * 3), (most, holds)
