@@ -17,6 +17,8 @@ torch's vectors; its questions are still embedded in float32 (``for_queries``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -144,6 +146,31 @@ class SentenceTransformerEmbedder:
                 twin._model = self._model
                 self._queries = twin
             return self._queries
+
+    def remembered(self, text: str) -> np.ndarray:
+        """``embed([text])[0]``, kept beside the ONNX export once computed (``remembered.json``): the library's model
+        check embeds the same probe sentence in every process, and an ingest need not load the float32 weights only
+        for it."""
+        from index.onnx_engine import export_name, folder_name
+
+        name = export_name(resolve_model(self.name)) if self.runtime == "onnx" and self.cache_dir else None
+        if name is None:
+            return self.embed([text])[0]
+        path = self.cache_dir / folder_name(name, self.precision) / "remembered.json"  # type: ignore[operator]
+        key = hashlib.sha256(text.encode()).hexdigest()[:16]
+        try:
+            known = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        if isinstance(known, dict) and isinstance(known.get(key), list) and known[key]:
+            return np.asarray(known[key], dtype=np.float32)
+        vector = self.embed([text])[0]
+        if path.parent.is_dir():  # the export exists: the engine was made to embed it
+            known = {**(known if isinstance(known, dict) else {}), key: [float(x) for x in vector]}
+            tmp = path.with_name(f"remembered.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(known), encoding="utf-8")
+            os.replace(tmp, path)
+        return vector
 
     def stock(self) -> SentenceTransformerEmbedder:
         """The same loaded model, run by sentence-transformers on torch only (what llama-index does by default)."""

@@ -280,7 +280,7 @@ class Ingestor:
             vectors, entity_codes = self.known.recall(flat, new, computed[: len(new)], found.result())
         if probe:
             for_queries = getattr(self.embedder, "for_queries", None)  # how its questions are embedded
-            asked = for_queries().embed([PROBE])[0] if for_queries is not None else extra[-1]
+            asked = for_queries().remembered(PROBE) if for_queries is not None else extra[-1]
             self.store.check_model(ModelRecord.of(self.embedder.name, extra[-1], precision_of(self.embedder), asked),
                                    record_if_new=True)
             extra = extra[:-1]

@@ -194,7 +194,9 @@ class Pipeline:
         name = self.embedder.name
         if name in self.store.verified_models or name in self.store.asked_models:
             return
-        if self.store.questions_match(name, self.embed_query(PROBE)):
+        remembered = getattr(self.query_embedder, "remembered", None)
+        asked = remembered(PROBE) if remembered is not None else self.embed_query(PROBE)
+        if self.store.questions_match(name, asked):
             self.store.asked_models.add(name)
             return
         record = ModelRecord.of(name, self.embedder.embed([PROBE])[0], precision_of(self.embedder))

@@ -199,3 +199,15 @@ def test_only_the_most_recent_texts_are_kept(counting):
     assert counting.calls == calls
     vectors("a wombat")
     assert counting.calls == calls + 1
+
+
+def test_a_remembered_vector_is_the_embedded_one_and_is_read_back_without_the_weights(tmp_path):
+    from index.embed import SentenceTransformerEmbedder
+
+    first = SentenceTransformerEmbedder(runtime="onnx", cache_dir=tmp_path, precision="float32")
+    text = "The council of Aldmoor voted 12-3 on Monday."
+    vector = first.remembered(text)
+    assert np.allclose(vector, first.embed([text])[0], atol=1e-6)
+    later = SentenceTransformerEmbedder(runtime="onnx", cache_dir=tmp_path, precision="float32")  # another process
+    assert np.allclose(later.remembered(text), vector, atol=1e-6)
+    assert later._engine is None and later._model is None  # nothing was loaded to give it
