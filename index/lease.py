@@ -47,6 +47,8 @@ LONG_DEAD = 600.0
 POLL = 0.25
 _DIGITS = 10
 _LIST_PAGE = 1000
+#: In a lease's metadata: only such collections are ever read as leases or deleted.
+_MARK = "newsrag_writer_lease"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class ServerLease:
         return f"{self.prefix}{number:0{_DIGITS}d}"
 
     def _numbers(self) -> list[int]:
-        pattern = re.compile(re.escape(self.prefix) + r"(\d+)$")
+        pattern = re.compile(re.escape(self.prefix) + rf"(\d{{{_DIGITS}}})$")
         numbers: list[int] = []
         offset = 0
         while True:  # a page at a time: a server may cap what one listing returns
@@ -131,6 +133,8 @@ class ServerLease:
             if _missing(exc):
                 return None
             raise
+        if not meta.get(_MARK):  # a collection of someone else's that happens to have such a name: never ours
+            return None
         return Lease(number, int(meta.get("beat", 0)), bool(meta.get("released", False)), float(meta.get("at", 0)),
                      str(meta.get("holder", "another writer")), str(meta.get("folder", "")))
 
@@ -145,8 +149,8 @@ class ServerLease:
     # -- taking, keeping and giving back --------------------------------------------------------
 
     def _metadata(self, beat: int, released: bool = False) -> dict[str, Any]:
-        return {"holder": self._phrase, "folder": folder_id(self.folder), "beat": beat, "at": time.time(),
-                "released": released}
+        return {_MARK: True, "holder": self._phrase, "folder": folder_id(self.folder), "beat": beat,
+                "at": time.time(), "released": released}
 
     def _try_take(self, number: int) -> bool:
         """Create lease ``number``; False when another writer created it first (or a later one exists)."""
@@ -199,7 +203,7 @@ class ServerLease:
                 if self._try_take(number):
                     self._held, self._lost = number, None
                     for old in self._numbers():
-                        if old < number:
+                        if old < number and self._read(old) is not None:
                             self._delete(old)
                     self._start_beating()
                     return True

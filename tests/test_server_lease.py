@@ -192,3 +192,18 @@ def test_writers_racing_for_the_lease_hold_it_one_at_a_time(chroma_server, tmp_p
     for thread in threads:
         thread.join()
     assert most[0] == 1 and sorted(holds) == sorted(list(range(4)) * 3), (most, holds)
+
+
+def test_a_library_whose_name_looks_like_a_lease_is_never_taken_for_one_nor_deleted(chroma_server, tmp_path,
+                                                                                      embedder):
+    collection = chroma_server.collection()
+    lookalike = f"{collection}-writer-0000000007"
+    other = Pipeline(machine(chroma_server, tmp_path / "other", lookalike), embedder=embedder)
+    assert other.ingest([article(tmp_path / "news", "a.txt", "Quarnby", "nine times")]).ok
+    store = Store(machine(chroma_server, tmp_path / "a", collection, lock_wait=0))
+    for _ in range(2):
+        with store.writing(blocking=False) as held:  # not kept waiting by it, and not deleting it when done
+            assert held
+    again = Pipeline(other.settings, embedder=embedder)
+    assert again.store.chunks.count() > 0
+    assert "nine times a day" in again.ask("How many times a day will the Quarnby ferry sail?").text
