@@ -54,6 +54,17 @@ _WINDOW = 4000
 
 def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Spans of the sentences pysbd finds in ``text[start:end]`` (one line, or a window of one)."""
+    return [(start + s, start + e) for s, e in _segment_piece(text[start:end])]
+
+
+@lru_cache(maxsize=20_000)
+def _segment_piece(piece: str) -> tuple[tuple[int, int], ...]:
+    """``_segment`` of one piece of text, relative to it: a line met again (a byline, a footer, wire copy run twice;
+    over half the lines of ``../shared/data``) is not split again."""
+    return tuple(_segment_uncached(piece, 0, len(piece)))
+
+
+def _segment_uncached(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     cursor = start
     for sentence in _segmenter().segment(text[start:end]):
