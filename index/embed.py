@@ -214,6 +214,19 @@ class SentenceTransformerEmbedder:
         return out
 
 
+def question_embedder(embedder: Embedder) -> Embedder:
+    """What embeds the questions to a library whose articles ``embedder`` embeds: its float32 twin when it has one
+    (``SentenceTransformerEmbedder.for_queries``), else itself."""
+    for_queries = getattr(embedder, "for_queries", None)
+    return for_queries() if for_queries is not None else embedder
+
+
+def probe_vector(embedder: Embedder, text: str) -> np.ndarray:
+    """``embedder.embed([text])[0]``, remembered beside its export when it can be (``remembered``)."""
+    remembered = getattr(embedder, "remembered", None)
+    return remembered(text) if remembered is not None else embedder.embed([text])[0]
+
+
 def precision_of(embedder: Embedder) -> Precision:
     """The precision of the vectors ``embedder`` gives: an int8 one only from an int8 ONNX export, else "float32"."""
     engine = getattr(embedder, "engine", None)

@@ -23,7 +23,7 @@ import numpy as np
 
 from index.ahead import AHEAD_MIN_BYTES, Ahead, Split
 from index.annotate import annotate, encode
-from index.embed import Embedder, precision_of
+from index.embed import Embedder, precision_of, probe_vector, question_embedder
 from index.load import RawDocument, find_sources, load_bytes, skipped_in
 from index.memory import SentenceMemory
 from index.prepare import prepare
@@ -279,8 +279,8 @@ class Ingestor:
             extra = computed[len(new):]
             vectors, entity_codes = self.known.recall(flat, new, computed[: len(new)], found.result())
         if probe:
-            for_queries = getattr(self.embedder, "for_queries", None)  # how its questions are embedded
-            asked = for_queries().remembered(PROBE) if for_queries is not None else extra[-1]
+            questions = question_embedder(self.embedder)  # how its questions are embedded, when not as its articles
+            asked = extra[-1] if questions is self.embedder else probe_vector(questions, PROBE)
             self.store.check_model(ModelRecord.of(self.embedder.name, extra[-1], precision_of(self.embedder), asked),
                                    record_if_new=True)
             extra = extra[:-1]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -37,9 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.locks import Notify, command_line
 from rag.errors import StoreBusyError
-
-Notify = Callable[[str], None]
 
 #: A lease whose last beat is older than this by the waiter's clock is taken at once (no clock is that far off).
 LONG_DEAD = 600.0
@@ -83,8 +81,8 @@ def folder_id(folder: Path) -> str:
 
 
 def _holder_phrase() -> str:
-    command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))[:120]
-    return f"PID {os.getpid()} on {socket.gethostname()} ({command}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"
+    return (f"PID {os.getpid()} on {socket.gethostname()} ({command_line()}, "
+            f"since {time.strftime('%Y-%m-%d %H:%M:%S')})")
 
 
 class ServerLease:
@@ -278,15 +276,15 @@ class ServerLease:
         return True
 
     def check(self) -> None:
-        """Before a commit: raise ``StoreBusyError`` when this writer no longer holds the lease (asked of the server,
-        not only of the heartbeat, which a stopped process does not run)."""
+        """Before a commit: raise ``StoreBusyError`` when this writer no longer holds the lease (a stopped process ran
+        no heartbeat meanwhile, so a stale beat is renewed here, asking the server first)."""
         number = self._held
         if number is None:
             return
-        if self._lost is None and self._read(number + 1) is not None:
-            self._lost = "another writer took it over"
+        # While the last beat is under ttl/2 old, no waiter can have seen one beat stand for ttl: the lease is ours.
+        # Past that (a busy or stopped process), beat now, which first asks the server whether it was taken over.
         if self._lost is None and time.monotonic() - self._last_beat > self.ttl / 2:
-            self._beat(number)  # the beating thread fell behind (a busy or stopped process): beat before writing
+            self._beat(number)
         if self._lost:
             raise StoreBusyError(
                 f"This process lost its hold on the library {self.where} ({self._lost}; a lease lapses after "

@@ -35,6 +35,11 @@ from rag.errors import StoreBusyError
 Notify = Callable[[str], None]
 
 
+def command_line() -> str:
+    """This process's command as a holder of a lock is named by ("newsrag ingest news/")."""
+    return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))[:120]
+
+
 def _holder(owner_file: Path) -> str:
     """Who holds the writer lock, as one phrase ("PID 123 (newsrag ingest x/, since 10:02:03)")."""
     try:
@@ -128,8 +133,7 @@ class WriterLock:
         return True
 
     def _write_owner(self) -> None:
-        command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))[:120]
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command_line(),
                 "since": time.strftime("%Y-%m-%d %H:%M:%S")}
         tmp = self.owner_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(info), encoding="utf-8")

@@ -146,6 +146,11 @@ class ModelRecord:
                 and _same(self.query_probe, query_probe))
 
 
+def _probe_json(vector: Sequence[float]) -> str:
+    """A probe vector as the manifest's metadata keeps it (six decimals)."""
+    return json.dumps([round(float(x), 6) for x in vector])
+
+
 def _same(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> bool:
     """The same probe vector, to rounding and runtime noise."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -852,10 +857,9 @@ class Store:
         with self.writing(), self._committing():
             self.manifest.modify(metadata={
                 "model_name": record.name, "model_dimension": record.dimension,
-                "model_probe": json.dumps([round(float(x), 6) for x in record.probe]),
+                "model_probe": _probe_json(record.probe),
                 "model_precision": record.precision,
-                **({"model_query_probe": json.dumps([round(float(x), 6) for x in record.query_probe])}
-                   if record.query_probe else {}),
+                **({"model_query_probe": _probe_json(record.query_probe)} if record.query_probe else {}),
             })
             if self.sentences.count() == 0:  # a new library: every sentence it gets is stored with its entities
                 self.sentences.modify(metadata={"entities": ENTITIES_VERSION})

@@ -16,7 +16,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from index.embed import Embedder, QueryVectors, SentenceTransformerEmbedder, llama_embedding, precision_of
+from index.embed import (
+    Embedder,
+    QueryVectors,
+    SentenceTransformerEmbedder,
+    llama_embedding,
+    precision_of,
+    probe_vector,
+    question_embedder,
+)
 from index.ingest import FileResult, Ingestor, IngestReport, Progress
 from index.lexical import LexicalIndex
 from index.store import PROBE, ModelRecord, Store, StoredArticle
@@ -69,8 +77,7 @@ class Pipeline:
     def query_embedder(self) -> Embedder:
         """What embeds questions (and, for the verifier, answer sentences): the same model in float32 when the
         library's vectors are int8 (``SentenceTransformerEmbedder.for_queries``)."""
-        for_queries = getattr(self.embedder, "for_queries", None)
-        return for_queries() if for_queries is not None else self.embedder
+        return question_embedder(self.embedder)
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -194,9 +201,7 @@ class Pipeline:
         name = self.embedder.name
         if name in self.store.verified_models or name in self.store.asked_models:
             return
-        remembered = getattr(self.query_embedder, "remembered", None)
-        asked = remembered(PROBE) if remembered is not None else self.embed_query(PROBE)
-        if self.store.questions_match(name, asked):
+        if self.store.questions_match(name, probe_vector(self.query_embedder, PROBE)):
             self.store.asked_models.add(name)
             return
         record = ModelRecord.of(name, self.embedder.embed([PROBE])[0], precision_of(self.embedder))

@@ -70,7 +70,7 @@ def start_holder(settings: Settings, news: Path) -> subprocess.Popen:
     return proc
 
 
-def told(proc: subprocess.Popen, text: str) -> bool:
+def says(proc: subprocess.Popen, text: str) -> bool:
     """Read the process's messages until one says ``text`` (True) or it ends (False)."""
     assert proc.stderr is not None
     return any(text in line for line in iter(proc.stderr.readline, ""))
@@ -153,7 +153,7 @@ def test_ingests_from_two_machines_into_one_collection_queue_and_keep_every_arti
                                    "ingest", str(folder)],
                                   cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for name, folder in news.items()]
-        waited = [told(proc, f"being written by PID {os.getpid()}") for proc in procs]
+        waited = [says(proc, f"being written by PID {os.getpid()}") for proc in procs]
     outputs = [(proc.communicate(timeout=300), proc.returncode) for proc in procs]
     assert all(waited), outputs
     for (out, err), code in outputs:
