@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from index.chunk import chunk_article, split_sentences
+from index.chunk import chunk_article, pysbd_sentences, split_sentences
 from index.clean import clean
 from index.describe import describe
 from index.ingest import prepare
@@ -120,6 +120,18 @@ def test_any_cleaned_text_is_chunked_into_pieces_that_tile_it_with_exact_offsets
     cleaned = clean(text)
     if cleaned.strip():
         check_chunks(cleaned)
+
+
+@common
+@given(st.one_of(texts, st.lists(st.sampled_from(["The vote was 12-3.", "It passed.", "Sen. Lee said so.", "\u00a0",
+                                                  "  ", "\t", "U.S.", "It passed. It passed."]), max_size=20)
+                 .map("".join)))
+@example("It passed. It passed.  It passed.")
+@example("A.\u00a0\u2003B. A.")
+def test_sentences_are_found_back_in_the_text_exactly_where_pysbd_itself_finds_them(text):
+    import pysbd
+
+    assert pysbd_sentences(text) == pysbd.Segmenter(language="en", clean=False).segment(text)
 
 
 @common
