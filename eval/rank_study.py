@@ -18,6 +18,12 @@ answerable questions with at least one candidate:
 - ``--quoting``: the whole answerer (``eval.train.fit``) leave-one-corpus-out with its citing thresholds forced
   (the best sentence only, a second when likely, always two, always three): answer correct, citation precision and
   characters cited of each;
+- ``--reader-gguf PATH``: a generative model run by llama.cpp as a reader of each question's first five
+  sentences by the logistic regression (leave-one-corpus-out), scored by how likely it finds the question after
+  the sentence (query likelihood, as in UPR, Sachan et al. 2022) and by how much more likely it finds the sentence
+  after the question than alone (pointwise mutual information); alone and blended with the logistic regression.
+  Needs ``llama-cpp-python`` (``make llm-setup``) and about 0.3 s per sentence per score on two cores;
+  ``--reader-limit`` reads only each corpus's first questions;
 - ``--cross-encoder CORPUS``: a cross-encoder fine-tuned from the packaged MiniLM on the other corpora's questions
   (listwise loss, one epoch) and scored on ``CORPUS`` alone, then blended with the logistic regression: slow (about
   half an hour per corpus on a shared 2-core machine).
@@ -183,6 +189,64 @@ def cross_encoder(train: Sequence[Row], model_path: str, epochs: int = 1, seed: 
     return score
 
 
+class GgufReader:
+    """Log-probabilities of a text after a prompt, under a GGUF model run by llama.cpp on the CPU."""
+
+    def __init__(self, path: str) -> None:
+        from llama_cpp import Llama
+
+        self.llm = Llama(path, n_ctx=1024, logits_all=True, verbose=False)
+
+    def logprobs(self, prompt: str, text: str) -> np.ndarray:
+        head = self.llm.tokenize(prompt.encode(), add_bos=True)
+        tokens = (head + self.llm.tokenize((" " + text).encode(), add_bos=False))[: self.llm.n_ctx() - 8]
+        self.llm.reset()
+        self.llm.eval(tokens)
+        at = np.arange(len(head) - 1, len(tokens) - 1)
+        logits = np.asarray(self.llm.scores[at], dtype=np.float64)
+        peak = logits.max(1)
+        norm = peak + np.log(np.exp(logits - peak[:, None]).sum(1))
+        return logits[np.arange(len(at)), np.asarray(tokens[len(head):])] - norm
+
+    def query_likelihood(self, sentence: str, question: str) -> float:
+        """Mean log-probability of the question's tokens after the sentence."""
+        return float(self.logprobs(f"Passage: {sentence}\nA question this passage answers:", question).mean())
+
+    def pmi(self, sentence: str, question: str) -> float:
+        """How much the question raises the sentence's log-probability, summed over its tokens."""
+        return float((self.logprobs(f"Question: {question}\nAnswer:", sentence)
+                      - self.logprobs("Answer:", sentence)).sum())
+
+
+def reader_study(rows: Sequence[Row], path: str, limit: int | None, first: int = 5) -> None:
+    """Top-1 over each question's first ``first`` sentences by the leave-one-corpus-out logistic regression,
+    re-ranked by the reader's scores alone and blended (z-scores within the question) with the regression's."""
+    from tqdm import tqdm
+
+    reader = GgufReader(path)
+    corpora = sorted({r.corpus for r in rows})
+    kept = []
+    for held in corpora:
+        scorer = logistic([r for r in rows if r.corpus != held])
+        for r in [r for r in rows if r.corpus == held][:limit]:
+            top = np.argsort(-scorer(r), kind="stable")[:first]
+            kept.append((r, top, scorer(r)[top]))
+    scores: dict[str, list[np.ndarray]] = {name: [] for name in ("query likelihood", "pmi")}
+    for r, top, _ in tqdm(kept, desc="reader", unit="question"):
+        scores["query likelihood"].append(np.array([reader.query_likelihood(r.texts[i], r.question) for i in top]))
+        scores["pmi"].append(np.array([reader.pmi(r.texts[i], r.question) for i in top]))
+    for name, values in scores.items():
+        for weight in (0.0, 0.25, 0.5, 1.0, None):
+            per: dict[str, list[bool]] = {}
+            for (r, top, base), v in zip(kept, values, strict=True):
+                s = _z(v) if weight is None else _z(base) + weight * _z(v)
+                per.setdefault(r.corpus, []).append(bool(r.y[top[int(np.argmax(s))]] > 0))
+            label = "alone" if weight is None else f"blend {weight}"
+            mean = round(float(np.mean([np.mean(v) for v in per.values()])), 3)
+            print(f"  {name:16} {label:10} mean top-1 {mean}  "
+                  + "  ".join(f"{c} {np.mean(v):.3f} ({len(v)})" for c, v in per.items()), flush=True)
+
+
 def hits(scorer: Scorer, test: Sequence[Row]) -> tuple[float, float]:
     """Top-1 and top-3: the share of questions whose first (any of the first three) sentence is gold."""
     orders = [np.argsort(-scorer(r), kind="stable") for r in test]
@@ -238,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quoting", action="store_true", help="also measure how many sentences to quote")
     parser.add_argument("--cross-encoder", metavar="CORPUS", default=None,
                         help="also fine-tune a cross-encoder on the other dev corpora and score it on this one")
+    parser.add_argument("--reader-gguf", metavar="PATH", default=None,
+                        help="also re-rank the first five sentences with this GGUF model as a reader (llama.cpp)")
+    parser.add_argument("--reader-limit", type=int, default=None, help="read only each corpus's first N questions")
     args = parser.parse_args(argv)
 
     names = [n for n in corpus_names() if load_corpus(n).role == "dev"]
@@ -245,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = rows_of(examples)
     model_path = resolve_model(Settings().embed_model)
     print(f"{len(rows)} answerable questions with candidates; leave-one-corpus-out (top-1, top-3):")
+    if args.reader_gguf:
+        reader_study(rows, args.reader_gguf, args.reader_limit)
+        return 0
     add_embedding_features(rows, model_path)
     learners: dict[str, Callable[[Sequence[Row]], Scorer]] = {
         "logistic": logistic, "softmax": softmax, "+maxsim": lambda t: logistic(t, "maxsim"),
