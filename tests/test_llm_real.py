@@ -239,3 +239,16 @@ def test_a_wrong_model_name_is_named_with_the_setting_to_change():
                 ResponseError("model 'no-such-model' not found", 404)):
         line = describe_failure("openai", settings, exc)
         assert "has no model 'no-such-model'" in line and "NEWSRAG_LLM_MODEL" in line and "\n" not in line
+
+
+def test_as_a_reader_the_model_finds_a_question_likelier_after_the_sentence_that_answers_it(gguf):
+    """``eval.rank_study --reader-gguf`` scores sentences this way (docs/answering.md: it does not rank well enough to
+    be used, but its scores must mean what they say)."""
+    from eval.rank_study import GgufReader
+
+    reader = GgufReader(gguf)
+    question = "Where did the two foreign ministers meet on Monday?"
+    answering = "The two foreign ministers met in Geneva on Monday to discuss the ceasefire."
+    unrelated = "Shares in the carmaker fell by four percent after its quarterly results."
+    assert reader.query_likelihood(answering, question) > reader.query_likelihood(unrelated, question)
+    assert reader.pmi(answering, question) > reader.pmi(unrelated, question)
