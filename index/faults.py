@@ -32,11 +32,4 @@ def reached(point: str) -> None:
         return
     _seen[point] = _seen.get(point, 0) + 1
     if _seen[point] == int(_NTH or 1):
-        if _SIGNAL == "INT":
-            # raised in this thread, so it is taken here and now: os.kill() of the process lets the kernel hand it
-            # to any thread. Once in a CI run an ingest stopped with os.kill() ran to its end without a
-            # KeyboardInterrupt (test_kills' Ctrl-C test); the cause was not found (300 tries of os.kill() before a
-            # Chroma write lost none), so this makes the point exact rather than claiming a fix.
-            signal.raise_signal(signal.SIGINT)
-        else:
-            os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGINT if _SIGNAL == "INT" else signal.SIGKILL)

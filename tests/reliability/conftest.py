@@ -5,10 +5,13 @@ end of the run (the README quotes them)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,8 +53,22 @@ def newsrag(data_dir: Path, *args: str, fault: str | None = None, timeout: float
     environ.pop("NEWSRAG_FAULT", None)
     if fault:
         environ["NEWSRAG_FAULT"] = fault
-    return subprocess.run([sys.executable, "-c", "from rag.cli import main; main()", "--data-dir", str(data_dir),
-                           *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+    with _ctrl_c_heard() if fault and fault.endswith(":INT") else contextlib.nullcontext():
+        return subprocess.run([sys.executable, "-c", "from rag.cli import main; main()", "--data-dir", str(data_dir),
+                               *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def _ctrl_c_heard() -> Iterator[None]:
+    """Processes started inside hear SIGINT even when this test run ignores it. A shell starts a background job
+    (`make test-reliability &`) with SIGINT ignored, an ignored signal stays ignored across exec, and Python then
+    installs no KeyboardInterrupt handler: the Ctrl-C that ``NEWSRAG_FAULT=…:INT`` sends would be ignored, rightly,
+    and the ingest would run to its end. A handler, unlike SIG_IGN, is reset to the default by exec."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def newsrag_started(data_dir: Path, *args: str, log: Path, **env: str) -> subprocess.Popen:
