@@ -229,8 +229,9 @@ def reader_study(rows: Sequence[Row], path: str, limit: int | None, first: int =
     for held in corpora:
         scorer = logistic([r for r in rows if r.corpus != held])
         for r in [r for r in rows if r.corpus == held][:limit]:
-            top = np.argsort(-scorer(r), kind="stable")[:first]
-            kept.append((r, top, scorer(r)[top]))
+            regression = scorer(r)
+            top = np.argsort(-regression, kind="stable")[:first]
+            kept.append((r, top, regression[top]))
     scores: dict[str, list[np.ndarray]] = {name: [] for name in ("query likelihood", "pmi")}
     for r, top, _ in tqdm(kept, desc="reader", unit="question"):
         scores["query likelihood"].append(np.array([reader.query_likelihood(r.texts[i], r.question) for i in top]))

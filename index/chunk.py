@@ -76,24 +76,22 @@ def pysbd_sentences(text: str) -> list[str]:
     out: list[str] = []
     prior, n = 0, len(text)
     for sentence in _segmenter().processor(text).process():
-        found = re.finditer(r"\s*", text) if not sentence else None  # pysbd's pattern when the sentence is empty
-        at = text.find(sentence) if sentence else -1
-        while found is not None or at >= 0:
-            if found is not None:
-                match = next(found, None)
-                if match is None:
-                    break
-                at, end = match.span()
-            else:
-                end = at + len(sentence)
-                while end < n and text[end].isspace():  # pysbd's pattern ends in \s*: what str.isspace() is true of
-                    end += 1
+        if not sentence:  # pysbd's pattern is then \s* alone
+            match = next((m for m in re.finditer(r"\s*", text) if m.end() > prior), None)
+            if match is not None:
+                out.append(match.group())
+                prior = match.end()
+            continue
+        at = text.find(sentence)
+        while at >= 0:
+            end = at + len(sentence)
+            while end < n and text[end].isspace():  # pysbd's pattern ends in \s*: what str.isspace() is true of
+                end += 1
             if end > prior:
                 out.append(text[at:end])
                 prior = end
                 break
-            if found is None:
-                at = text.find(sentence, end)  # finditer's next match starts where this one ended
+            at = text.find(sentence, end)  # finditer's next match starts where this one ended
     return out
 
 
