@@ -20,7 +20,11 @@ from index.types import Article, Chunk
 def _segmenter():  # pysbd builds its rule tables once
     import pysbd
 
-    return pysbd.Segmenter(language="en", clean=False)
+    from index.abbreviations import English
+
+    segmenter = pysbd.Segmenter(language="en", clean=False)
+    segmenter.language_module = English  # pysbd's English, its abbreviation pass without repeats
+    return segmenter
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
