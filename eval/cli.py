@@ -84,7 +84,7 @@ def _distractor_run(pipeline: Any, folder: Path, items: list[Any], k: int, backe
               help="Question set (JSONL), asked of the main library [eval/sets/seeds/qa.jsonl].")
 @click.option("--corpus", default=None, metavar="NAMES",
               help="Eval corpora (eval/sets/NAME), each in its own store with the seeds: names joined by commas, "
-                   "'dev', 'all' (every corpus but the test one) or 'test'.")
+                   "'dev', 'validation', 'all' (every corpus but the test one) or 'test'.")
 @click.option("--sets", default=None, metavar="NAMES",
               help="Only these question sets of the corpus (file names or stems, joined by commas).")
 @click.option("--data", "data_root", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -124,14 +124,14 @@ def eval_command(ctx: click.Context, qa_path: Path | None, corpus: str | None, s
 
 
 def corpus_names_for(spec: str) -> list[str]:
-    """The corpora ``--corpus`` names: "all" (every corpus but the test one), "dev", "test", or names."""
+    """The corpora ``--corpus`` names: "all" (every corpus but the test one), "dev", "validation", "test", or names."""
     from eval.corpus import corpus_names, load_corpus
 
     names = corpus_names()
     roles = {name: load_corpus(name).role for name in names}
     if spec == "all":
         return [n for n in names if roles[n] != "test"]
-    if spec in ("dev", "test"):
+    if spec in ("dev", "validation", "test"):
         return [n for n in names if roles[n] == spec]
     chosen = [n.strip() for n in spec.split(",") if n.strip()]
     for name in chosen:

@@ -7,8 +7,10 @@
 A corpus is a folder under ``eval/sets/`` holding a ``manifest.json`` and its question files. The manifest
 names where each article comes from (a row of a CSV file or a page file under the data root, never a copy:
 the data is not ours to ship), who wrote each question set, as whom, when, and whether anything was fitted
-on it. ``role`` says how a corpus may be used: ``dev`` corpora are tuned and fitted on, the ``test`` corpus
-only reported, and the ``regression`` corpus (the seeds) guards what already worked.
+on it. ``role`` says how a corpus may be used: ``dev`` corpora are tuned and fitted on; ``validation`` corpora
+judge every answering change beside the dev corpora's leave-one-corpus-out figures, and are never fitted on (more
+corpora in the fit were measured not to help: docs/answering.md); the ``test`` corpus is only reported, and the
+``regression`` corpus (the seeds) guards what already worked.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ SETS_DIR = Path(__file__).resolve().parent / "sets"
 #: Where the articles of the data corpora are read from when nothing else is said: the workplace's shared data.
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
-Role = Literal["dev", "test", "regression"]
+Role = Literal["dev", "validation", "test", "regression"]
 
 
 class MissingDataError(NewsragError):
@@ -113,9 +115,9 @@ def load_corpus(name: str, sets_dir: Path = SETS_DIR) -> Corpus:
 
 
 def corpus_names(sets_dir: Path = SETS_DIR) -> list[str]:
-    """Every corpus, the seeds first, the test corpus last."""
+    """Every corpus: the seeds first, then the dev and validation corpora, the test corpus last."""
     names = [p.parent.name for p in sorted(sets_dir.glob("*/manifest.json"))]
-    order = {"regression": 0, "dev": 1, "test": 2}
+    order = {"regression": 0, "dev": 1, "validation": 2, "test": 3}
     return sorted(names, key=lambda n: (order.get(load_corpus(n, sets_dir).role, 1), n))
 
 

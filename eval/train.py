@@ -262,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.corpora.split(",")
     if any(load_corpus(n).role == "test" for n in names):
         parser.error("the test corpus is never fitted on")
+    if not args.cv_only and any(load_corpus(n).role == "validation" for n in names):
+        parser.error("validation corpora are never fitted on (with --cv-only, they may be cross-validated)")
     for n in names:
         if message := missing_data(load_corpus(n), args.data):
             print(message, file=sys.stderr)

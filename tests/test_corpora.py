@@ -39,6 +39,15 @@ def test_its_sets_say_who_wrote_them_as_whom_and_whether_anything_was_fitted_on_
         assert qs.fitting is (corpus.role == "dev")
 
 
+def test_a_validation_corpus_is_never_fitted_on_but_may_be_cross_validated():
+    from eval.train import main as train
+
+    validation = [name for name, c in CORPORA.items() if c.role == "validation"]
+    assert validation and list(CORPORA).index(validation[0]) < list(CORPORA).index("mixed")  # the test one stays last
+    with pytest.raises(SystemExit):
+        train(["--corpora", validation[0], "--out", "/nonexistent/model.json"])
+
+
 def test_the_seed_sets_are_a_regression_suite_every_one_of_which_was_fitted_on():
     seeds = CORPORA["seeds"]
     assert seeds.articles is None and len(seeds.sets) == 113
