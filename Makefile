@@ -75,8 +75,8 @@ eval: setup
 	$(BIN)/newsrag eval --compare llamaindex-default
 
 # Every eval corpus but the test one (the seeds and their 113 sets, the dev and validation corpora built from
-# ../shared/data), each
-# in its own store beside the seeds, with the llama-index baseline: one row per corpus (eval/out/corpora/summary.md).
+# ../shared/data), each in its own store beside the seeds, with the llama-index baseline: one row per corpus
+# (eval/out/corpora/summary.md).
 eval-corpora: setup
 	$(BIN)/newsrag eval --corpus all --compare llamaindex-default --out eval/out/corpora
 
