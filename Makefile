@@ -35,12 +35,11 @@ test: setup browser-deps
 # crash the first generation with a segmentation fault (ggml-org/llama.cpp#20824); the AVX-512 kernels are used.
 LLM_STAMP := $(VENV)/.llm-installed
 GGUF := .cache/models/gemma3-270m-q4_k_m.gguf
-NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 
 llm-setup: $(LLM_STAMP) $(GGUF)
 
 $(LLM_STAMP): $(STAMP) pyproject.toml
-	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'" \
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$$($(BIN)/python -m tests.llama_build --cmake-args)" \
 	  nice $(BIN)/pip install --quiet -e '.[dev,llm-test]'
 	$(BIN)/python -m tests.llama_build
 	touch $@

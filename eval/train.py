@@ -260,9 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     names = [n for n in corpus_names() if load_corpus(n).role == "dev"] if args.corpora == "dev" else \
         args.corpora.split(",")
-    if any(load_corpus(n).role == "test" for n in names):
+    roles = {load_corpus(n).role for n in names}
+    if "test" in roles:
         parser.error("the test corpus is never fitted on")
-    if not args.cv_only and any(load_corpus(n).role == "validation" for n in names):
+    if not args.cv_only and "validation" in roles:
         parser.error("validation corpora are never fitted on (with --cv-only, they may be cross-validated)")
     for n in names:
         if message := missing_data(load_corpus(n), args.data):

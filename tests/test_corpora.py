@@ -39,7 +39,7 @@ def test_its_sets_say_who_wrote_them_as_whom_and_whether_anything_was_fitted_on_
         assert qs.fitting is (corpus.role == "dev")
 
 
-def test_a_validation_corpus_is_never_fitted_on_but_may_be_cross_validated():
+def test_a_validation_corpus_is_never_fitted_on():
     from eval.train import main as train
 
     validation = [name for name, c in CORPORA.items() if c.role == "validation"]
