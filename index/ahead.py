@@ -58,6 +58,8 @@ WORKERS = 2
 BATCH_CHARS = 40_000
 #: Batches the workers may be ahead of the store (a batch's vectors wait in memory until it is written).
 AHEAD = 4 * WORKERS
+#: Seconds between looks at whether the workers are alive while a batch is awaited.
+POLL_S = 1.0
 
 T = TypeVar("T")
 
@@ -114,6 +116,29 @@ def _split(articles: list[Article], max_chars: int) -> list[Split]:
         splits.append(Split(cs, vectors[at : at + len(ts)], entities[at : at + len(ts)]))
         at += len(ts)
     return splits
+
+
+def _result(future: Future[T], pool: ProcessPoolExecutor) -> T:
+    """The future's result; ``BrokenProcessPool`` as soon as a worker has died. A worker killed while it sends a
+    result leaves half a message in the pool's pipe, and concurrent.futures' own thread then waits for the rest for
+    ever (its check for dead workers runs only between messages): so the workers are looked at here, and when one
+    has died the others are stopped and the pipe's last writer closed, which ends that wait."""
+    processes = getattr(pool, "_processes", None) or {}  # concurrent.futures keeps them, without a public name
+    while True:
+        try:
+            return future.result(timeout=POLL_S)
+        except TimeoutError:
+            if not any(p.exitcode is not None for p in list(processes.values())):
+                continue
+            for process in list(processes.values()):
+                process.kill()
+            if (queue := getattr(pool, "_result_queue", None)) is not None:
+                queue._writer.close()
+            raise BrokenProcessPool("a worker process died") from None
+
+
+def _each(work: Callable[..., T], args: Sequence[tuple[object, ...]]) -> list[T]:
+    return [work(*a) for a in args]
 
 
 def _batches(articles: Sequence[Article]) -> Iterator[list[Article]]:
@@ -176,7 +201,7 @@ class Ahead:
                     pending.append((pool.submit(_split, batch, max_chars), batch))
                 if not pending:
                     return
-                splits = pending[0][0].result()
+                splits = _result(pending[0][0], pool)
                 pending.popleft()
                 yield from splits
         except BrokenProcessPool:  # the workers died: the rest is split here
@@ -185,8 +210,9 @@ class Ahead:
 
     def _map(self, work: Callable[..., T], args: list[tuple[object, ...]]) -> list[T]:
         if self._pool is not None and len(args) > 1:
+            futures = [self._pool.submit(_each, work, args[i : i + 8]) for i in range(0, len(args), 8)]
             try:
-                return list(self._pool.map(work, *zip(*args, strict=True), chunksize=8))
+                return [result for future in futures for result in _result(future, self._pool)]
             except BrokenProcessPool:
                 pass
-        return [work(*a) for a in args]
+        return _each(work, args)

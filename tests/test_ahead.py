@@ -175,3 +175,38 @@ def test_articles_left_when_the_workers_die_are_split_here(embedder):
     assert first.vectors is not None  # worked out ahead
     assert [s.chunks for s in [first, *rest]] == [chunk_article(a, 600) for a in articles]
     assert rest[-1].vectors is None  # split here, to be embedded here
+
+
+def _sent_slowly(flag: str) -> bytes:
+    """A result large enough that sending it back takes a while; ``flag`` is written just before it is sent."""
+    result = b"x" * 400_000_000
+    Path(flag).write_text("sending")
+    return result
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_killed_while_it_sends_a_result_breaks_the_pool_instead_of_hanging_it(tmp_path):
+    """concurrent.futures alone waits for the rest of a half-sent message for ever (``future.result()`` hung here in
+    each of four tries); ``_result`` notices the dead worker and reports the pool broken within a second."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from index.ahead import _result
+
+    flag = tmp_path / "flag"
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        future = pool.submit(_sent_slowly, str(flag))
+        while not flag.exists():
+            time.sleep(0.01)
+        time.sleep(0.4)  # mid-send on this machine: 0.3-0.6 s after the flag, plain futures hung every time
+        for process in list(pool._processes.values()):
+            process.kill()
+        try:
+            outcome = len(_result(future, pool))
+        except BrokenProcessPool:
+            outcome = "broken"
+        assert outcome in ("broken", 400_000_000)  # either way it returns: never a hang
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
